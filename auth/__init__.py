@@ -1,0 +1,1 @@
+"""Authentication: password hashing, JWTs and the per-request context getter."""

@@ -1,0 +1,136 @@
+"""The context getter: one per request, the only place a bearer token is read.
+
+It decodes the token once, checks that its user and login still exist, opens the
+request's database session and builds fresh dataloaders. Resolvers ask it for
+the user id; there is no other way to learn who is asking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from auth.passwords import PasswordHasher
+from auth.tokens import InvalidToken, TokenCodec, TokenType
+from db.loaders import Loaders
+from db.sessions import session_is_live
+from errors import Unauthenticated
+from settings import Settings
+
+logger = logging.getLogger("taskql.auth")
+
+BEARER_PREFIX = "bearer "
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Process-wide collaborators, built once at start-up by `main.py`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    tokens: TokenCodec
+    passwords: PasswordHasher
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: a user id, or why the presented token was refused."""
+
+    user_id: int | None = None
+    session_id: str | None = None
+    rejection: str | None = None
+
+    @property
+    def presented_bad_token(self) -> bool:
+        return self.rejection is not None
+
+
+@dataclass(eq=False)
+class RequestContext(BaseContext):
+    services: Services
+    db: AsyncSession
+    loaders: Loaders
+    viewer: Viewer
+    client_address: str
+    request_id: str
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def require_user_id(self) -> int:
+        """The authenticated user's id, or UNAUTHENTICATED."""
+        if self.viewer.user_id is None:
+            raise Unauthenticated(reason=self.viewer.rejection or "missing")
+        return self.viewer.user_id
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def open_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with services_of(request).session_factory() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(open_db_session)]
+
+
+def bearer_token(authorization: str | None, *, max_bytes: int) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; InvalidToken if malformed."""
+    if authorization is None:
+        return None
+    if len(authorization.encode("latin-1", errors="replace")) > max_bytes:
+        raise InvalidToken("invalid")
+    if authorization[: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
+        raise InvalidToken("invalid")
+    token = authorization[len(BEARER_PREFIX) :].strip()
+    if not token or " " in token:
+        raise InvalidToken("invalid")
+    return token
+
+
+async def identify_viewer(request: Request, db: AsyncSession, services: Services) -> Viewer:
+    try:
+        token = bearer_token(
+            request.headers.get("authorization"),
+            max_bytes=services.settings.max_authorization_header_bytes,
+        )
+        if token is None:
+            return Viewer()
+        claims = services.tokens.decode(token, expected=TokenType.ACCESS)
+    except InvalidToken as error:
+        logger.info("access token refused", extra={"reason": error.reason})
+        return Viewer(rejection=error.reason)
+    if not await session_is_live(db, user_id=claims.user_id, session_id=claims.session_id):
+        logger.info("access token refused", extra={"reason": "revoked"})
+        return Viewer(rejection="invalid")
+    return Viewer(user_id=claims.user_id, session_id=claims.session_id)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def get_context(request: Request, db: DbSession) -> RequestContext:
+    services = services_of(request)
+    return RequestContext(
+        services=services,
+        db=db,
+        loaders=Loaders(db),
+        viewer=await identify_viewer(request, db, services),
+        client_address=client_address(request),
+        request_id=getattr(request.state, "request_id", ""),
+    )

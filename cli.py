@@ -1,0 +1,115 @@
+"""taskql's command line: serve, migrate, export-schema, test.
+
+taskql serve [--host H] [--port P] [--workers N] [--reload]
+taskql migrate [upgrade|downgrade] [REVISION]
+taskql export-schema [--check]
+taskql test [PYTEST_ARGS...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+SCHEMA_FILE = ROOT / "schema.graphql"
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only this command needs it
+
+    uvicorn.run(
+        "main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        proxy_headers=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from db import migrate as migrations  # noqa: PLC0415
+    from settings import ConfigurationError, load_settings  # noqa: PLC0415
+
+    try:
+        database_url = load_settings().database_url
+    except ConfigurationError as error:
+        print(f"taskql: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    if args.direction == "upgrade":
+        migrations.upgrade(database_url, args.revision or "head")
+    else:
+        migrations.downgrade(database_url, args.revision or "-1")
+    return 0
+
+
+def export_schema(args: argparse.Namespace) -> int:
+    from schema import export_sdl  # noqa: PLC0415
+
+    sdl = export_sdl()
+    if args.check:
+        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text() != sdl:
+            print("schema.graphql is out of date: run `taskql export-schema`", file=sys.stderr)  # noqa: T201
+            return 1
+        return 0
+    SCHEMA_FILE.write_text(sdl)
+    return 0
+
+
+def run_tests(args: argparse.Namespace) -> int:
+    """The whole gate: lint, format, types, then the test suite on both databases."""
+    steps = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+        ["pytest", *args.pytest_args],
+    ]
+    for step in steps:
+        print(f"==> {' '.join(step)}", flush=True)  # noqa: T201
+        code = subprocess.call([sys.executable, "-m", *step], cwd=ROOT)  # noqa: S603
+        if code != 0:
+            return code
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="taskql", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the server with uvicorn")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.add_argument("--reload", action="store_true")
+    serve_parser.set_defaults(handler=serve)
+
+    migrate_parser = commands.add_parser("migrate", help="apply or revert migrations")
+    migrate_parser.add_argument(
+        "direction", choices=["upgrade", "downgrade"], nargs="?", default="upgrade"
+    )
+    migrate_parser.add_argument("revision", nargs="?")
+    migrate_parser.set_defaults(handler=migrate)
+
+    export_parser = commands.add_parser("export-schema", help="write schema.graphql")
+    export_parser.add_argument(
+        "--check", action="store_true", help="fail if schema.graphql differs from the code"
+    )
+    export_parser.set_defaults(handler=export_schema)
+
+    test_parser = commands.add_parser("test", help="ruff, mypy --strict and pytest")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test_parser.set_defaults(handler=run_tests)
+
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Queries on accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
+from errors import Conflict
+
+
+def email_key(email: str) -> str:
+    """The case-insensitive identity of an email address."""
+    return email.strip().casefold()
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password_hash: str, name: str | None
+) -> User:
+    user = User(
+        email=email.strip(), email_key=email_key(email), name=name, password_hash=password_hash
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("An account with this email already exists.") from None
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email_key == email_key(email)))
+    return result.scalar_one_or_none()
+
+
+async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User | None]:
+    result = await session.execute(select(User).where(User.id.in_(ids)))
+    by_id = {user.id: user for user in result.scalars()}
+    return [by_id.get(user_id) for user_id in ids]
+
+
+async def set_password_hash(session: AsyncSession, *, user_id: int, password_hash: str) -> None:
+    await session.execute(
+        update(User).where(User.id == user_id).values(password_hash=password_hash)
+    )

@@ -1,0 +1,30 @@
+"""The Node interface and opaque global ids (`base64("Type:pk")`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+
+@strawberry.interface(description="An object with an opaque, globally unique id.")
+class Node:
+    id: strawberry.ID
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(global_id: str) -> tuple[str, int] | None:
+    """(type name, primary key) of a well-formed id, None for anything else."""
+    try:
+        decoded = base64.urlsafe_b64decode(global_id.encode("ascii")).decode()
+        type_name, _, pk = decoded.partition(":")
+        number = int(pk)
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+    if not type_name or number <= 0 or str(number) != pk:
+        return None
+    return type_name, number

@@ -1,0 +1,169 @@
+"""taskql's configuration: read once from the environment and an optional `.env`.
+
+Every tunable the contract names lives here, so operators have one table to read
+(README "Configuration") and code gets values passed in, never from globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Self
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+logger = logging.getLogger("taskql.settings")
+
+DEVELOPMENT_SECRET = "taskql-development-secret-not-for-production-use"  # noqa: S105
+SUPPORTED_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class AppEnv(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    app_env: AppEnv = AppEnv.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./taskql.db"
+    db_pool_size: PositiveInt = 10
+    db_max_overflow: Annotated[int, Field(ge=0)] = 10
+    db_pool_timeout_seconds: PositiveFloat = 5.0
+    db_pool_recycle_seconds: PositiveInt = 1800
+    db_pool_pre_ping: bool = True
+    db_connect_timeout_seconds: PositiveFloat = 5.0
+    db_statement_timeout_ms: PositiveInt = 10_000
+    auto_migrate: bool | None = None
+
+    jwt_secret: str | None = None
+    jwt_issuer: str = "taskql"
+    jwt_audience: str = "taskql"
+    jwt_leeway_seconds: Annotated[int, Field(ge=0)] = 0
+    access_token_ttl_seconds: PositiveInt = 15 * 60
+    refresh_token_ttl_seconds: PositiveInt = 7 * 24 * 3600
+    bcrypt_rounds: Annotated[int, Field(ge=4, le=31)] = 12
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    trusted_hosts: Annotated[list[str], NoDecode] = ["*"]
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    log_level: str = "INFO"
+    log_format: LogFormat | None = None
+
+    rate_limit_storage_url: str = "memory://"
+    login_rate_limit: str = "10/minute"
+    account_rate_limit: str = "5/minute"
+
+    max_query_depth: PositiveInt = 10
+    max_aliases: PositiveInt = 15
+    max_tokens: PositiveInt = 2000
+    max_directives: PositiveInt = 50
+    max_complexity: PositiveInt = 5000
+    default_page_size: PositiveInt = 20
+    max_page_size: PositiveInt = 100
+    max_body_bytes: PositiveInt = 1024 * 1024
+    max_authorization_header_bytes: PositiveInt = 8 * 1024
+    batching_enabled: bool = False
+    max_batch_operations: PositiveInt = 10
+    allow_get_queries: bool = True
+    request_timeout_seconds: PositiveFloat = 30.0
+
+    @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in SUPPORTED_DATABASE_SCHEMES:
+            raise ValueError(
+                f"unknown scheme {scheme!r}; use one of {', '.join(SUPPORTED_DATABASE_SCHEMES)}"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @model_validator(mode="after")
+    def _secret_fits_environment(self) -> Self:
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 bytes")
+        if self.jwt_secret is None and self.app_env is AppEnv.PRODUCTION:
+            raise ValueError("JWT_SECRET is required when APP_ENV=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def signing_key(self) -> str:
+        return self.jwt_secret or DEVELOPMENT_SECRET
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def applies_migrations_at_start(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.app_env is AppEnv.DEVELOPMENT
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.is_production else LogFormat.TEXT
+
+
+class ConfigurationError(Exception):
+    """Configuration that taskql refuses to start with; the message is one line."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad setting, named as the operator spells it (upper-case env name)."""
+    parts = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}" if name else message)
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise ConfigurationError with one clear line."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigurationError(
+            f"invalid configuration: {describe_validation_error(error)}"
+        ) from None
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,55 @@
+"""/readyz follows the database: 503 while it is unreachable, 200 once it is back, no restart."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+
+from main import create_app
+from tests.conftest import make_settings
+from tests.tcp_proxy import TcpProxy
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _client_for(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(database_url, db_connect_timeout_seconds=1))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_readyz_is_503_when_nothing_listens_at_the_database_port() -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/taskql"
+    async for client in _client_for(url):
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["retry-after"] == "5"
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.post("/graphql", json={"query": "{ __typename }"})).json() == {
+            "data": {"__typename": "Query"}
+        }
+
+
+async def test_readyz_recovers_when_the_database_comes_back(postgres_database: str) -> None:
+    target = urlsplit(postgres_database)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    url = postgres_database.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+    try:
+        async for client in _client_for(url):
+            assert (await client.get("/readyz")).status_code == 200
+            await proxy.stop()
+            assert (await client.get("/readyz")).status_code == 503
+            await proxy.start()
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await proxy.stop()

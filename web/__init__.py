@@ -1,0 +1,1 @@
+"""The HTTP layer: ASGI middleware, the /graphql router and the health endpoints."""
