@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info as StrawberryInfo
 
 from auth.passwords import PasswordHasher
 from auth.tokens import InvalidToken, TokenCodec, TokenType
@@ -73,6 +74,10 @@ class RequestContext(BaseContext):
         if self.viewer.user_id is None:
             raise Unauthenticated(reason=self.viewer.rejection or "missing")
         return self.viewer.user_id
+
+
+Info = StrawberryInfo[RequestContext, None]
+"""What every resolver receives: `info.context` is the request's RequestContext."""
 
 
 def services_of(request: Request) -> Services:

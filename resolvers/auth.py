@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from auth.context import RequestContext
+import strawberry
+
+from auth.context import Info, RequestContext
 from auth.passwords import validate_password
 from auth.tokens import hash_jti
 from db.models import User as UserRow
@@ -45,7 +47,7 @@ async def _start_session(context: RequestContext, user: UserRow) -> AuthPayload:
     )
 
 
-async def signup(context: RequestContext, data: SignupInput) -> AuthPayload:
+async def _signup(context: RequestContext, data: SignupInput) -> AuthPayload:
     email = _validate_email(data.email, field="email")
     password = validate_password(data.password, field="password")
     name = data.name.strip() if data.name is not None else None
@@ -58,7 +60,7 @@ async def signup(context: RequestContext, data: SignupInput) -> AuthPayload:
     return await _start_session(context, user)
 
 
-async def login(context: RequestContext, data: LoginInput) -> AuthPayload:
+async def _login(context: RequestContext, data: LoginInput) -> AuthPayload:
     password = validate_password(data.password, field="password")
     passwords = context.services.passwords
     user = await find_user_by_email(context.db, data.email)
@@ -73,9 +75,23 @@ async def login(context: RequestContext, data: LoginInput) -> AuthPayload:
     return await _start_session(context, user)
 
 
-async def me(context: RequestContext) -> User:
-    user_id = context.require_user_id()
-    row = await context.loaders.user_by_id.load(user_id)
-    if row is None:
-        raise Unauthenticated(reason="invalid")
-    return User.from_row(row)
+@strawberry.type
+class AuthQuery:
+    @strawberry.field(description="The authenticated user.")
+    async def me(self, info: Info) -> User:
+        user_id = info.context.require_user_id()
+        row = await info.context.loaders.user_by_id.load(user_id)
+        if row is None:
+            raise Unauthenticated(reason="invalid")
+        return User.from_row(row)
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="Create an account and start a session.")
+    async def signup(self, info: Info, input: SignupInput) -> AuthPayload:  # noqa: A002
+        return await _signup(info.context, input)
+
+    @strawberry.mutation(description="Start a session with email and password.")
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:  # noqa: A002
+        return await _login(info.context, input)

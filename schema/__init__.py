@@ -1,39 +1,30 @@
-"""The GraphQL schema: root types wired to resolvers, and the schema extensions."""
+"""The GraphQL schema: the root types assembled from `resolvers/`, and the extensions.
+
+Root types live beside the code that resolves them (`resolvers/auth.py`,
+`resolvers/tasks.py`); this module only assembles them and picks the extensions.
+"""
 
 from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import Info
 from strawberry.types.execution import ExecutionContext
 
-from auth.context import RequestContext
-from resolvers import auth as auth_resolvers
-from schema.auth import AuthPayload, LoginInput, SignupInput
+from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.tasks import TaskMutation, TaskQuery
 from schema.errors import ErrorCodes
 from schema.node import Node
-from schema.user import User
 from settings import Settings
 
-Context = Info[RequestContext, None]
+
+@strawberry.type
+class Query(AuthQuery, TaskQuery):
+    pass
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="The authenticated user.")
-    async def me(self, info: Context) -> User:
-        return await auth_resolvers.me(info.context)
-
-
-@strawberry.type
-class Mutation:
-    @strawberry.mutation(description="Create an account and start a session.")
-    async def signup(self, info: Context, input: SignupInput) -> AuthPayload:  # noqa: A002
-        return await auth_resolvers.signup(info.context, input)
-
-    @strawberry.mutation(description="Start a session with email and password.")
-    async def login(self, info: Context, input: LoginInput) -> AuthPayload:  # noqa: A002
-        return await auth_resolvers.login(info.context, input)
+class Mutation(AuthMutation, TaskMutation):
+    pass
 
 
 class TaskqlSchema(strawberry.Schema):
