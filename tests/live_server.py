@@ -29,7 +29,7 @@ def live_server(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start `uvicorn main:app` with `env` on a free port; yield (base URL, process)."""
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
