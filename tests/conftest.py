@@ -56,14 +56,20 @@ async def postgres_database() -> AsyncIterator[str]:
             pytest.fail(f"{message}; CI=true requires it")
         pytest.skip(message)
     name = f"taskql_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await _admin_execute(f'CREATE DATABASE "{name}"')
     url = _asyncpg_url(POSTGRES_ADMIN_URL, name)
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin_execute(statement: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(statement)
+    finally:
         await admin.close()
 
 
