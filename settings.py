@@ -6,11 +6,13 @@ Every tunable the contract names lives here, so operators have one table to read
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Self
 
+from limits import parse as parse_rate_limit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -18,6 +20,7 @@ logger = logging.getLogger("taskql.settings")
 
 DEVELOPMENT_SECRET = "taskql-development-secret-not-for-production-use"  # noqa: S105
 SUPPORTED_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss")
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -64,8 +67,9 @@ class Settings(BaseSettings):
     log_format: LogFormat | None = None
 
     rate_limit_storage_url: str = "memory://"
-    login_rate_limit: str = "10/minute"
-    account_rate_limit: str = "5/minute"
+    rate_limit_key_prefix: str = "taskql"
+    rate_limit_per_address: str = "10/minute"
+    rate_limit_per_account: str = "5/minute"
 
     max_query_depth: PositiveInt = 10
     max_aliases: PositiveInt = 15
@@ -86,6 +90,27 @@ class Settings(BaseSettings):
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _known_rate_limit_storage(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r}; use memory://, redis:// or rediss://")
+        return value
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_account")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        parse_rate_limit(value)
         return value
 
     @field_validator("database_url")
