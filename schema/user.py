@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from auth.context import Info
 from db import models
 from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.task import TaskConnection, TaskFilterInput, TaskOrderInput
 
 
 @strawberry.type(description="An account. Users only ever see themselves.")
 class User(Node):
+    """Built only for the viewer (or the user a signup or login just authenticated)."""
+
     email: str
     name: str | None
     created_at: datetime
@@ -25,4 +32,29 @@ class User(Node):
             email=row.email,
             name=row.name,
             created_at=row.created_at,
+        )
+
+    @strawberry.field(description="This user's tasks; default order CREATED_AT DESC.")
+    async def tasks(
+        self,
+        info: Info,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = None,  # noqa: A002
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = None,
+    ) -> Annotated[TaskConnection, strawberry.lazy("schema.task")]:
+        from schema.task import task_connection  # noqa: PLC0415 - schema.task imports this module
+
+        return await task_connection(
+            info,
+            owner_id=self.pk,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            filter_input=filter,
+            order_by=order_by,
         )

@@ -1,0 +1,164 @@
+"""Keyset (seek) pagination over the tasks table: never OFFSET, so page 500 costs what page 1 does.
+
+A page is a slice of one total order: the sort column, then the id as tie-break,
+both in the requested direction. `due_at` is the only nullable sort column; a
+missing due date sorts as the largest value (PostgreSQL's own default, spelled
+out so that SQLite agrees), which lets both directions walk the
+`(owner_id, due_at, id)` index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from db.models import Task
+
+RowT = TypeVar("RowT")
+SortValue = datetime | int | str | None
+
+
+class SortField(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    DUE_AT = "due_at"
+    PRIORITY = "priority"
+    TITLE = "title"
+
+    @property
+    def column(self) -> InstrumentedAttribute[Any]:
+        column: InstrumentedAttribute[Any] = getattr(Task, self.value)
+        return column
+
+    @property
+    def nullable(self) -> bool:
+        return self is SortField.DUE_AT
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    field: SortField = SortField.CREATED_AT
+    descending: bool = True
+
+    def reversed(self) -> Ordering:
+        return Ordering(self.field, not self.descending)
+
+    def sort_value(self, row: Any) -> SortValue:
+        value: SortValue = getattr(row, self.field.value)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a row sits in an ordering: its sort value and its id."""
+
+    value: SortValue
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One page of one ordering: `limit` rows after `after` (or, `backward`, before `before`)."""
+
+    ordering: Ordering
+    limit: int
+    backward: bool = False
+    after: Position | None = None
+    before: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[RowT]):
+    """Rows in the requested order, and whether the ordering goes on past either end."""
+
+    rows: list[RowT]
+    has_next: bool
+    has_previous: bool
+
+
+def order_clauses(ordering: Ordering) -> list[ColumnElement[Any]]:
+    column, task_id = ordering.field.column, Task.id
+    if ordering.descending:
+        first = column.desc().nulls_first() if ordering.field.nullable else column.desc()
+        return [first, task_id.desc()]
+    first = column.asc().nulls_last() if ordering.field.nullable else column.asc()
+    return [first, task_id.asc()]
+
+
+def strictly_after(ordering: Ordering, position: Position) -> ColumnElement[bool]:
+    """Rows that come after `position` in `ordering` (the row at `position` excluded).
+
+    The non-null case is a row-value comparison, which both databases turn into
+    an index range rather than a filter.
+    """
+    column, task_id = ordering.field.column, Task.id
+    if position.value is None:
+        later_id = task_id < position.id if ordering.descending else task_id > position.id
+        same_null = and_(column.is_(None), later_id)
+        return or_(column.is_not(None), same_null) if ordering.descending else same_null
+    key = tuple_(column, task_id)
+    bound = tuple_(literal(position.value, column.type), literal(position.id, task_id.type))
+    beyond = key < bound if ordering.descending else key > bound
+    if ordering.field.nullable and not ordering.descending:
+        return or_(beyond, column.is_(None))
+    return beyond
+
+
+def strictly_before(ordering: Ordering, position: Position) -> ColumnElement[bool]:
+    return strictly_after(ordering.reversed(), position)
+
+
+def at_or_before(ordering: Ordering, position: Position) -> ColumnElement[bool]:
+    return or_(strictly_before(ordering, position), Task.id == position.id)
+
+
+def at_or_after(ordering: Ordering, position: Position) -> ColumnElement[bool]:
+    return or_(strictly_after(ordering, position), Task.id == position.id)
+
+
+def window_conditions(request: PageRequest) -> list[ColumnElement[bool]]:
+    """The cursor bounds of a page request, as WHERE conditions."""
+    conditions = []
+    if request.after is not None:
+        conditions.append(strictly_after(request.ordering, request.after))
+    if request.before is not None:
+        conditions.append(strictly_before(request.ordering, request.before))
+    return conditions
+
+
+def fetch_ordering(request: PageRequest) -> Ordering:
+    """The order rows are read in: reversed for `last`, so LIMIT keeps the rows nearest `before`."""
+    return request.ordering.reversed() if request.backward else request.ordering
+
+
+def outside_conditions(request: PageRequest) -> ColumnElement[bool] | None:
+    """Rows beyond the cursor on the side the page does not read, if a cursor marks it.
+
+    With `first`/`after` that is the `after` row and everything before it; with
+    `last`/`before`, the `before` row and everything after it. The Relay spec lets
+    a server answer `hasPreviousPage` (or `hasNextPage`) from them when it can do
+    so cheaply; one index probe is cheap.
+    """
+    if request.backward:
+        if request.before is None:
+            return None
+        return at_or_after(request.ordering, request.before)
+    if request.after is None:
+        return None
+    return at_or_before(request.ordering, request.after)
+
+
+def page_from_rows(request: PageRequest, rows: Sequence[RowT], *, outside: bool) -> Page[RowT]:
+    """Trim the one extra row fetched to learn whether more follow, and restore the order."""
+    more = len(rows) > request.limit
+    kept = list(rows[: request.limit])
+    if request.backward:
+        kept.reverse()
+        return Page(kept, has_next=outside, has_previous=more)
+    return Page(kept, has_next=more, has_previous=outside)

@@ -1,0 +1,341 @@
+"""The Task type, its connection, and the inputs that filter and order tasks.
+
+Relations (`owner`, `parent`, `tags`, `subtasks`) resolve through the viewer's
+dataloaders, so a page costs one query per relation, not one per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from enum import Enum, IntEnum
+
+import strawberry
+
+from auth.context import Info, RequestContext
+from db.pagination import Ordering, Page, Position, SortField
+from db.tasks import TaskFilter, TaskRow
+from errors import BadUserInput, Unauthenticated
+from schema.node import Node, from_global_id, to_global_id
+from schema.pagination import CursorCodec, PageInfo, page_request
+from schema.user import User
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_SEARCH_LENGTH = 200
+DEFAULT_ORDERING = Ordering(SortField.CREATED_AT, descending=True)
+
+
+@strawberry.enum
+class Priority(IntEnum):
+    NONE = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    URGENT = 4
+
+
+PRIORITIES = tuple(Priority)
+
+
+@strawberry.enum
+class TaskOrderField(Enum):
+    CREATED_AT = SortField.CREATED_AT
+    UPDATED_AT = SortField.UPDATED_AT
+    DUE_AT = SortField.DUE_AT
+    PRIORITY = SortField.PRIORITY
+    TITLE = SortField.TITLE
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input(name="TaskOrder")
+class TaskOrderInput:
+    field: TaskOrderField
+    direction: OrderDirection
+
+
+@strawberry.input(name="TaskFilter", description="Every given condition must hold.")
+class TaskFilterInput:
+    completed: bool | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive substring of the title or description, taken literally.",
+    )
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Tasks carrying all of these tags."
+    )
+    due_before: datetime | None = strawberry.field(
+        default=None, description="Tasks due strictly before this instant."
+    )
+    due_after: datetime | None = strawberry.field(
+        default=None, description="Tasks due at or after this instant."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subtasks of this task."
+    )
+    top_level: bool | None = strawberry.field(
+        default=None, description="true: only tasks without a parent; false: only subtasks."
+    )
+
+
+@strawberry.input
+class CreateTaskInput:
+    title: str = strawberry.field(description="1 to 200 characters after trimming.")
+    description: str | None = strawberry.field(
+        default=None, description="At most 1,000 characters."
+    )
+    priority: Priority | None = strawberry.field(default=None, description="NONE when omitted.")
+    due_at: datetime | None = strawberry.field(default=None, description="With a time zone offset.")
+    tags: list[str] | None = strawberry.field(
+        default=None, description="At most 20, each 1 to 50 characters; stored lower-case."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Another task of yours."
+    )
+
+
+@strawberry.input(description="An omitted field is unchanged; an explicit null clears it.")
+class UpdateTaskInput:
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    completed: bool | None = strawberry.UNSET
+    priority: Priority | None = strawberry.UNSET
+    due_at: datetime | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Another task of yours, not this one nor one of its subtasks; null: top level.",
+    )
+
+
+def task_pk(global_id: str) -> int | None:
+    """The primary key of a well-formed Task id, None for anything else."""
+    decoded = from_global_id(global_id)
+    if decoded is None or decoded[0] != "Task":
+        return None
+    return decoded[1]
+
+
+def normalize_tags(tags: Iterable[str], *, field: str) -> tuple[str, ...]:
+    """Trimmed, lower-case, each 1..50 characters, duplicates dropped, at most 20."""
+    normalized: dict[str, None] = {}
+    for tag in tags:
+        clean = tag.strip().lower()
+        if not 1 <= len(clean) <= MAX_TAG_LENGTH:
+            raise BadUserInput(f"Tags are 1 to {MAX_TAG_LENGTH} characters.", field=field)
+        normalized[clean] = None
+    if len(normalized) > MAX_TAGS:
+        raise BadUserInput(f"A task has at most {MAX_TAGS} tags.", field=field)
+    return tuple(normalized)
+
+
+def aware(moment: datetime | None, *, field: str) -> datetime | None:
+    if moment is not None and moment.utcoffset() is None:
+        raise BadUserInput("Give a time zone offset, e.g. 2030-01-31T09:00:00Z.", field=field)
+    return moment
+
+
+def task_filter(filter_input: TaskFilterInput | None) -> TaskFilter:
+    if filter_input is None:
+        return TaskFilter()
+    search = filter_input.search
+    if search is not None and len(search) > MAX_SEARCH_LENGTH:
+        raise BadUserInput(f"Search at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    parent_id = None
+    if filter_input.parent_id is not None:
+        parent_id = task_pk(filter_input.parent_id)
+        if parent_id is None:
+            raise BadUserInput("Not a task id.", field="parentId")
+    return TaskFilter(
+        completed=filter_input.completed,
+        search=search or None,
+        tags=normalize_tags(filter_input.tags or (), field="tags"),
+        due_before=aware(filter_input.due_before, field="dueBefore"),
+        due_after=aware(filter_input.due_after, field="dueAfter"),
+        parent_id=parent_id,
+        top_level=filter_input.top_level,
+    )
+
+
+def ordering(order_by: TaskOrderInput | None) -> Ordering:
+    if order_by is None:
+        return DEFAULT_ORDERING
+    return Ordering(order_by.field.value, order_by.direction is OrderDirection.DESC)
+
+
+def cursor_codec(context: RequestContext, owner_id: int, task_ordering: Ordering) -> CursorCodec:
+    return CursorCodec(
+        secret=context.settings.signing_key, user_id=owner_id, ordering=task_ordering
+    )
+
+
+@strawberry.type(description="A to-do item of the viewer's. Other users' tasks do not exist.")
+class Task(Node):
+    """Built only from rows read for `owner_pk`, so its relations load with that owner's scope."""
+
+    title: str
+    description: str | None
+    completed: bool
+    completed_at: datetime | None
+    priority: Priority
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[int]
+    parent_pk: strawberry.Private[int | None]
+    owner_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: TaskRow) -> Task:
+        return cls(
+            id=to_global_id("Task", row.id),
+            pk=row.id,
+            parent_pk=row.parent_id,
+            owner_pk=row.owner_id,
+            title=row.title,
+            description=row.description,
+            completed=row.completed,
+            completed_at=row.completed_at,
+            priority=PRIORITIES[row.priority],
+            due_at=row.due_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Lower-case, alphabetical.")
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.loaders.for_user(self.owner_pk).tags_by_task.load(self.pk)
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Task | None:
+        if self.parent_pk is None:
+            return None
+        loaders = info.context.loaders.for_user(self.owner_pk)
+        row = await loaders.task_by_id.load(self.parent_pk)
+        return None if row is None else Task.from_row(row)
+
+    @strawberry.field
+    async def owner(self, info: Info) -> User:
+        row = await info.context.loaders.user_by_id.load(self.owner_pk)
+        if row is None:
+            raise Unauthenticated(reason="invalid")
+        return User.from_row(row)
+
+    @strawberry.field(description="Newest first.")
+    async def subtasks(
+        self,
+        info: Info,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> TaskConnection:
+        context = info.context
+        loaders = context.loaders.for_user(self.owner_pk)
+        codec = cursor_codec(context, self.owner_pk, DEFAULT_ORDERING)
+        request = page_request(
+            settings=context.settings,
+            codec=codec,
+            ordering=DEFAULT_ORDERING,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await loaders.subtask_page.load((self.pk, request))
+        pk = self.pk
+        return TaskConnection.from_page(
+            page, codec, DEFAULT_ORDERING, count=lambda: loaders.subtask_count.load(pk)
+        )
+
+
+@strawberry.type
+class TaskEdge:
+    node: Task
+    position: strawberry.Private[Position]
+    codec: strawberry.Private[CursorCodec]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.codec.encode(self.position)
+
+
+@strawberry.type
+class TaskConnection:
+    edges: list[TaskEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="All tasks matching the connection's filter; costs a query.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @classmethod
+    def from_page(
+        cls,
+        page: Page[TaskRow],
+        codec: CursorCodec,
+        task_ordering: Ordering,
+        *,
+        count: Callable[[], Awaitable[int]],
+    ) -> TaskConnection:
+        sort_key = task_ordering.field.value
+        edges = [
+            TaskEdge(
+                node=Task.from_row(row),
+                position=Position(getattr(row, sort_key), row.id),
+                codec=codec,
+            )
+            for row in page.rows
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=codec.encode(edges[0].position) if edges else None,
+                end_cursor=codec.encode(edges[-1].position) if edges else None,
+            ),
+            count=count,
+        )
+
+
+async def task_connection(
+    info: Info,
+    *,
+    owner_id: int,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter_input: TaskFilterInput | None,
+    order_by: TaskOrderInput | None,
+) -> TaskConnection:
+    """A user's tasks as a connection: `Query.tasks` and `User.tasks` both answer this.
+
+    `owner_id` is the viewer's id, or the id of a `User` the request may see.
+    """
+    context = info.context
+    loaders = context.loaders.for_user(owner_id)
+    task_ordering = ordering(order_by)
+    codec = cursor_codec(context, owner_id, task_ordering)
+    request = page_request(
+        settings=context.settings,
+        codec=codec,
+        ordering=task_ordering,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+    conditions = task_filter(filter_input)
+    page = await loaders.task_page(conditions, request)
+    return TaskConnection.from_page(
+        page, codec, task_ordering, count=lambda: loaders.task_count(conditions)
+    )
