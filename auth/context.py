@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
+from auth.client_address import ClientAddresses
 from auth.passwords import PasswordHasher
+from auth.rate_limit import RateLimits
 from auth.tokens import InvalidToken, TokenCodec, TokenType
 from db.loaders import Loaders
 from db.sessions import session_is_live
@@ -31,13 +33,24 @@ BEARER_PREFIX = "bearer "
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Process-wide collaborators, built once at start-up by `main.py`."""
+    """Process-wide collaborators, built once at start-up by `main.py`.
+
+    The rate limiter and the proxy policy follow from settings alone, so they are
+    derived here rather than wired by hand.
+    """
 
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     tokens: TokenCodec
     passwords: PasswordHasher
+    rate_limits: RateLimits = field(init=False)
+    client_addresses: ClientAddresses = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The dataclass is frozen; these are set once, before anyone can see it.
+        object.__setattr__(self, "rate_limits", RateLimits(self.settings))
+        object.__setattr__(self, "client_addresses", ClientAddresses(self.settings.trusted_proxies))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +120,20 @@ def bearer_token(authorization: str | None, *, max_bytes: int) -> str | None:
     return token
 
 
-async def identify_viewer(request: Request, db: AsyncSession, services: Services) -> Viewer:
+def log_auth_failure(what: str, *, reason: str, client_address: str) -> None:
+    """One line per refused credential: why and from where, never the credential itself."""
+    logger.info(
+        "%s refused (%s) from %s",
+        what,
+        reason,
+        client_address,
+        extra={"reason": reason, "client_address": client_address},
+    )
+
+
+async def identify_viewer(
+    request: Request, db: AsyncSession, services: Services, *, client_address: str
+) -> Viewer:
     try:
         token = bearer_token(
             request.headers.get("authorization"),
@@ -117,25 +143,22 @@ async def identify_viewer(request: Request, db: AsyncSession, services: Services
             return Viewer()
         claims = services.tokens.decode(token, expected=TokenType.ACCESS)
     except InvalidToken as error:
-        logger.info("access token refused", extra={"reason": error.reason})
+        log_auth_failure("access token", reason=error.reason, client_address=client_address)
         return Viewer(rejection=error.reason)
     if not await session_is_live(db, user_id=claims.user_id, session_id=claims.session_id):
-        logger.info("access token refused", extra={"reason": "revoked"})
+        log_auth_failure("access token", reason="session ended", client_address=client_address)
         return Viewer(rejection="invalid")
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def get_context(request: Request, db: DbSession) -> RequestContext:
     services = services_of(request)
+    address = services.client_addresses.of(request)
     return RequestContext(
         services=services,
         db=db,
         loaders=Loaders(db),
-        viewer=await identify_viewer(request, db, services),
-        client_address=client_address(request),
+        viewer=await identify_viewer(request, db, services, client_address=address),
+        client_address=address,
         request_id=getattr(request.state, "request_id", ""),
     )

@@ -21,12 +21,18 @@ MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; longer input is refused, nev
 
 
 def validate_password(password: str, *, field: str) -> bytes:
-    encoded = password.encode("utf-8", errors="strict")
+    """The password's UTF-8 bytes, or BAD_USER_INPUT naming `field`.
+
+    JSON can carry lone surrogates, which are not UTF-8 at all; they are refused
+    like any other password of the wrong size rather than reaching bcrypt.
+    """
+    problem = f"Passwords are {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes of UTF-8."
+    try:
+        encoded = password.encode("utf-8", errors="strict")
+    except UnicodeEncodeError:
+        raise BadUserInput(problem, field=field) from None
     if not MIN_PASSWORD_BYTES <= len(encoded) <= MAX_PASSWORD_BYTES:
-        raise BadUserInput(
-            f"Passwords are {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes of UTF-8.",
-            field=field,
-        )
+        raise BadUserInput(problem, field=field)
     return encoded
 
 

@@ -1,11 +1,18 @@
-"""Refresh-token sessions: one row per login, holding a digest of its current refresh token."""
+"""Refresh-token sessions: one row per login, holding a digest of its current refresh token.
+
+A session is the family of refresh tokens that descend from one login. Rotation
+swaps the stored digest in a single conditional UPDATE, so of two concurrent
+refreshes with the same token exactly one matches the row; the other matches
+nothing, which is indistinguishable from (and treated as) reuse of a spent token.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuthSession, User
@@ -14,6 +21,12 @@ from db.types import utcnow
 
 def new_session_id() -> str:
     return str(uuid.uuid4())
+
+
+def _rows_matched(result: object) -> int:
+    """What an UPDATE or DELETE touched; DML always yields a cursor result."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 async def start_session(
@@ -45,3 +58,75 @@ async def session_is_live(session: AsyncSession, *, user_id: int, session_id: st
         User.id == AuthSession.user_id,
     )
     return bool(await session.scalar(select(live)))
+
+
+async def rotate_refresh_token(
+    session: AsyncSession,
+    *,
+    session_id: str,
+    user_id: int,
+    spent_jti_hash: str,
+    next_jti_hash: str,
+    expires_at: datetime,
+) -> bool:
+    """Spend the session's current refresh token and store the next one, atomically.
+
+    False when `spent_jti_hash` is not the current token of a live session of
+    this user: already spent (reuse or a lost race), revoked or expired.
+    """
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.user_id == user_id,
+            AuthSession.current_jti_hash == spent_jti_hash,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .values(current_jti_hash=next_jti_hash, expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    return _rows_matched(result) == 1
+
+
+async def revoke_session(session: AsyncSession, *, session_id: str, user_id: int) -> bool:
+    """End one session of this user; True if it was still unrevoked."""
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rows_matched(result) == 1
+
+
+async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
+    """End every session of this user; how many were still unrevoked."""
+    result = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rows_matched(result)
+
+
+async def purge_dead_sessions(session: AsyncSession, *, user_id: int) -> int:
+    """Delete this user's expired and revoked sessions; how many went.
+
+    Run whenever a user starts a session, so rows never pile up for active users.
+    A token of a deleted session is refused exactly like one of a revoked session.
+    """
+    result = await session.execute(
+        delete(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            or_(AuthSession.expires_at <= utcnow(), AuthSession.revoked_at.is_not(None)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rows_matched(result)

@@ -1,35 +1,79 @@
-"""Accounts and sessions: signup, login and the viewer."""
+"""Accounts and sessions: signup, login, refresh, logout, password change and the viewer."""
 
 from __future__ import annotations
 
+import logging
+import unicodedata
+
 import strawberry
 
-from auth.context import Info, RequestContext
+from auth.context import Info, RequestContext, log_auth_failure
 from auth.passwords import validate_password
-from auth.tokens import hash_jti
+from auth.rate_limit import LimitedAction
+from auth.tokens import InvalidToken, TokenClaims, TokenType, hash_jti
 from db.models import User as UserRow
-from db.sessions import new_session_id, start_session
+from db.sessions import (
+    new_session_id,
+    purge_dead_sessions,
+    revoke_session,
+    revoke_user_sessions,
+    rotate_refresh_token,
+    start_session,
+)
 from db.users import create_user, find_user_by_email, set_password_hash
 from errors import BadUserInput, Unauthenticated
 from schema.auth import AuthPayload, LoginInput, SignupInput
 from schema.user import User
 
+logger = logging.getLogger("taskql.auth")
+
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
 BAD_CREDENTIALS = "Invalid email or password."
+BAD_REFRESH_TOKEN = "Not a valid refresh token."  # noqa: S105 - a message
+
+
+def _is_storable_text(text: str) -> bool:
+    """Text every backend stores as given: valid UTF-8 without control characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(unicodedata.category(character) == "Cc" for character in text)
 
 
 def _validate_email(email: str, *, field: str) -> str:
     email = email.strip()
     local, at, domain = email.rpartition("@")
-    if not at or not local or "." not in domain or len(email) > MAX_EMAIL_LENGTH or " " in email:
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(email) > MAX_EMAIL_LENGTH
+        or " " in email
+        or not _is_storable_text(email)
+    ):
         raise BadUserInput("Enter a valid email address.", field=field)
     return email
 
 
+def _validate_name(name: str | None, *, field: str) -> str | None:
+    if name is None:
+        return None
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH or not _is_storable_text(name):
+        raise BadUserInput(
+            f"Names are at most {MAX_NAME_LENGTH} characters, without control characters.",
+            field=field,
+        )
+    return name or None
+
+
 async def _start_session(context: RequestContext, user: UserRow) -> AuthPayload:
+    """Begin a new session for `user`, commit, and hand out its first token pair."""
     session_id = new_session_id()
     pair = context.services.tokens.issue_pair(user_id=user.id, session_id=session_id)
+    await purge_dead_sessions(context.db, user_id=user.id)
     await start_session(
         context.db,
         session_id=session_id,
@@ -38,41 +82,133 @@ async def _start_session(context: RequestContext, user: UserRow) -> AuthPayload:
         expires_at=pair.refresh_expires_at,
     )
     await context.db.commit()
-    return AuthPayload(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
-        expires_in=pair.expires_in,
-        user=User.from_row(user),
-    )
+    return AuthPayload.issued(pair, user=User.from_row(user))
 
 
 async def _signup(context: RequestContext, data: SignupInput) -> AuthPayload:
+    limits = context.services.rate_limits
+    await limits.count_attempt(LimitedAction.SIGNUP, address=context.client_address)
     email = _validate_email(data.email, field="email")
+    await limits.count_account_attempt(LimitedAction.SIGNUP, account=limits.account_of_email(email))
     password = validate_password(data.password, field="password")
-    name = data.name.strip() if data.name is not None else None
-    if name is not None and len(name) > MAX_NAME_LENGTH:
-        raise BadUserInput(f"Names are at most {MAX_NAME_LENGTH} characters.", field="name")
+    name = _validate_name(data.name, field="name")
     password_hash = await context.services.passwords.hash(password)
-    user = await create_user(
-        context.db, email=email, password_hash=password_hash, name=name or None
-    )
+    user = await create_user(context.db, email=email, password_hash=password_hash, name=name)
     return await _start_session(context, user)
 
 
 async def _login(context: RequestContext, data: LoginInput) -> AuthPayload:
+    limits = context.services.rate_limits
+    await limits.count_attempt(LimitedAction.LOGIN, address=context.client_address)
+    email = _validate_email(data.email, field="email")
+    account = limits.account_of_email(email)
+    await limits.count_account_attempt(LimitedAction.LOGIN, account=account)
     password = validate_password(data.password, field="password")
     passwords = context.services.passwords
-    user = await find_user_by_email(context.db, data.email)
+    user = await find_user_by_email(context.db, email)
     if user is None:
         await passwords.burn_equal_time(password)
+        log_auth_failure("login", reason="unknown account", client_address=context.client_address)
         raise Unauthenticated(BAD_CREDENTIALS, reason="bad_credentials")
     if not await passwords.verify(password, user.password_hash):
+        log_auth_failure("login", reason="wrong password", client_address=context.client_address)
         raise Unauthenticated(BAD_CREDENTIALS, reason="bad_credentials")
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = await passwords.hash(password)
-        await set_password_hash(context.db, user_id=user.id, password_hash=user.password_hash)
+        upgraded = await passwords.hash(password)
+        await set_password_hash(context.db, user_id=user.id, password_hash=upgraded)
     return await _start_session(context, user)
+
+
+def _refresh_claims(context: RequestContext, refresh_token: str) -> TokenClaims:
+    try:
+        return context.services.tokens.decode(refresh_token, expected=TokenType.REFRESH)
+    except InvalidToken as error:
+        log_auth_failure(
+            "refresh token", reason=error.reason, client_address=context.client_address
+        )
+        raise Unauthenticated(reason=error.reason) from None
+
+
+async def _refresh(context: RequestContext, refresh_token: str) -> AuthPayload:
+    limits = context.services.rate_limits
+    await limits.count_attempt(LimitedAction.REFRESH, address=context.client_address)
+    claims = _refresh_claims(context, refresh_token)
+    await limits.count_account_attempt(
+        LimitedAction.REFRESH, account=limits.account_of_user(claims.user_id)
+    )
+    pair = context.services.tokens.issue_pair(user_id=claims.user_id, session_id=claims.session_id)
+    rotated = await rotate_refresh_token(
+        context.db,
+        session_id=claims.session_id,
+        user_id=claims.user_id,
+        spent_jti_hash=hash_jti(claims.jti),
+        next_jti_hash=hash_jti(pair.refresh_jti),
+        expires_at=pair.refresh_expires_at,
+    )
+    if not rotated:
+        # Not the session's current token: spent before (a replay, or the loser
+        # of a race), so whoever holds the family's tokens is no longer trusted.
+        family_revoked = await revoke_session(
+            context.db, session_id=claims.session_id, user_id=claims.user_id
+        )
+        await context.db.commit()
+        log_auth_failure(
+            "refresh token",
+            reason="reused; session revoked" if family_revoked else "session ended",
+            client_address=context.client_address,
+        )
+        raise Unauthenticated(reason="invalid")
+    await context.db.commit()
+    user = await context.loaders.user_by_id.load(claims.user_id)
+    if user is None:
+        raise Unauthenticated(reason="invalid")
+    return AuthPayload.issued(pair, user=User.from_row(user))
+
+
+async def _change_password(
+    context: RequestContext, current_password: str, new_password: str
+) -> AuthPayload:
+    user_id = context.require_user_id()
+    limits = context.services.rate_limits
+    await limits.count_attempt(LimitedAction.CHANGE_PASSWORD, address=context.client_address)
+    await limits.count_account_attempt(
+        LimitedAction.CHANGE_PASSWORD, account=limits.account_of_user(user_id)
+    )
+    current = validate_password(current_password, field="currentPassword")
+    new = validate_password(new_password, field="newPassword")
+    user = await context.loaders.user_by_id.load(user_id)
+    if user is None:
+        raise Unauthenticated(reason="invalid")
+    passwords = context.services.passwords
+    if not await passwords.verify(current, user.password_hash):
+        log_auth_failure(
+            "password change", reason="wrong password", client_address=context.client_address
+        )
+        raise Unauthenticated("The current password is incorrect.", reason="bad_credentials")
+    new_hash = await passwords.hash(new)
+    await set_password_hash(context.db, user_id=user_id, password_hash=new_hash)
+    await revoke_user_sessions(context.db, user_id=user_id)
+    return await _start_session(context, user)
+
+
+async def _logout(context: RequestContext, refresh_token: str) -> bool:
+    user_id = context.require_user_id()
+    try:
+        claims = context.services.tokens.decode(refresh_token, expected=TokenType.REFRESH)
+    except InvalidToken:
+        raise BadUserInput(BAD_REFRESH_TOKEN, field="refreshToken") from None
+    if claims.user_id != user_id:
+        raise BadUserInput(BAD_REFRESH_TOKEN, field="refreshToken")
+    ended = await revoke_session(context.db, session_id=claims.session_id, user_id=user_id)
+    await context.db.commit()
+    return ended
+
+
+async def _logout_all(context: RequestContext) -> bool:
+    user_id = context.require_user_id()
+    await revoke_user_sessions(context.db, user_id=user_id)
+    await context.db.commit()
+    return True
 
 
 @strawberry.type
@@ -95,3 +231,35 @@ class AuthMutation:
     @strawberry.mutation(description="Start a session with email and password.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:  # noqa: A002
         return await _login(info.context, input)
+
+    @strawberry.mutation(
+        description=(
+            "Spend a refresh token for a new token pair. Presenting a spent refresh "
+            "token again ends its whole session."
+        )
+    )
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        return await _refresh(info.context, refresh_token)
+
+    @strawberry.mutation(
+        description=(
+            "End the session this refresh token belongs to. True if it was still "
+            "active, false if it had already ended."
+        )
+    )
+    async def logout(self, info: Info, refresh_token: str) -> bool:
+        return await _logout(info.context, refresh_token)
+
+    @strawberry.mutation(description="End every session of the authenticated user.")
+    async def logout_all(self, info: Info) -> bool:
+        return await _logout_all(info.context)
+
+    @strawberry.mutation(
+        description=(
+            "Change the password; ends every session and returns the one new session that remains."
+        )
+    )
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> AuthPayload:
+        return await _change_password(info.context, current_password, new_password)

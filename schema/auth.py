@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from auth.tokens import TokenPair
 from schema.user import User
 
 
@@ -27,3 +28,13 @@ class AuthPayload:
     token_type: str = strawberry.field(description='Always "Bearer".')
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User
+
+    @classmethod
+    def issued(cls, pair: TokenPair, *, user: User) -> AuthPayload:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
+            expires_in=pair.expires_in,
+            user=user,
+        )
