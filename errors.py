@@ -63,3 +63,15 @@ class ServiceUnavailable(TaskqlError):
     def __init__(self, retry_after: int = 5) -> None:
         super().__init__("The service is temporarily unavailable.", retryAfter=retry_after)
         self.retry_after = retry_after
+
+
+class PersistedQueryNotFound(TaskqlError):
+    """A hash the server does not hold: Apollo Client and urql then send the full query.
+
+    Both match this exact message, so it is the protocol's, not ours to reword.
+    """
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     allow_get_queries: bool = True
     request_timeout_seconds: PositiveFloat = 30.0
 
+    persisted_queries_storage_url: str = "memory://"
+    persisted_queries_cache_size: PositiveInt = 1000
+    persisted_queries_ttl_seconds: PositiveInt = 24 * 3600
+    trusted_documents_path: str | None = None
+
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
@@ -99,7 +104,7 @@ class Settings(BaseSettings):
             ipaddress.ip_network(proxy, strict=False)
         return value
 
-    @field_validator("rate_limit_storage_url")
+    @field_validator("rate_limit_storage_url", "persisted_queries_storage_url")
     @classmethod
     def _known_rate_limit_storage(cls, value: str) -> str:
         scheme = value.split("://", 1)[0]
