@@ -2,9 +2,14 @@
 
 Task data is reached only through `Loaders.for_user(user_id)`, whose loaders
 pass that id to every query: a key can only ever name the user's own rows.
+
+Batches of different loaders are dispatched concurrently, but a session runs one
+statement at a time, so every query here waits for the request's session lock.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -34,10 +39,13 @@ class Loaders:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._lock = asyncio.Lock()
         self._by_user: dict[int, UserLoaders] = {}
+        lock = self._lock
 
         async def load_users(ids: Sequence[int]) -> list[User | None]:
-            return await users_by_ids(session, ids)
+            async with lock:
+                return await users_by_ids(session, ids)
 
         self.user_by_id: DataLoader[int, User | None] = DataLoader(load_users)
 
@@ -45,22 +53,25 @@ class Loaders:
         """The loaders of one user's tasks, made once per request."""
         loaders = self._by_user.get(user_id)
         if loaders is None:
-            loaders = self._by_user[user_id] = UserLoaders(self._session, user_id)
+            loaders = self._by_user[user_id] = UserLoaders(self._session, self._lock, user_id)
         return loaders
 
 
 class UserLoaders:
     """Everything a request reads about one user's tasks, batched and scoped to that user."""
 
-    def __init__(self, session: AsyncSession, user_id: int) -> None:
+    def __init__(self, session: AsyncSession, lock: asyncio.Lock, user_id: int) -> None:
         self.session = session
+        self.lock = lock
         self.user_id = user_id
 
         async def load_tasks(ids: Sequence[int]) -> list[TaskRow | None]:
-            return await tasks_by_ids(session, owner_id=user_id, ids=ids)
+            async with lock:
+                return await tasks_by_ids(session, owner_id=user_id, ids=ids)
 
         async def load_tags(task_ids: Sequence[int]) -> list[list[str]]:
-            return await tags_by_task_ids(session, owner_id=user_id, task_ids=task_ids)
+            async with lock:
+                return await tags_by_task_ids(session, owner_id=user_id, task_ids=task_ids)
 
         async def load_subtask_pages(keys: Sequence[SubtaskPageKey]) -> list[Page[TaskRow]]:
             parents_by_request: defaultdict[PageRequest, list[int]] = defaultdict(list)
@@ -68,9 +79,10 @@ class UserLoaders:
                 parents_by_request[request].append(parent_id)
             pages: dict[SubtaskPageKey, Page[TaskRow]] = {}
             for request, parent_ids in parents_by_request.items():
-                found = await subtask_pages(
-                    session, owner_id=user_id, parent_ids=parent_ids, request=request
-                )
+                async with lock:
+                    found = await subtask_pages(
+                        session, owner_id=user_id, parent_ids=parent_ids, request=request
+                    )
                 pages.update(
                     ((parent_id, request), page)
                     for parent_id, page in zip(parent_ids, found, strict=True)
@@ -78,7 +90,8 @@ class UserLoaders:
             return [pages[key] for key in keys]
 
         async def load_subtask_counts(parent_ids: Sequence[int]) -> list[int]:
-            return await subtask_counts(session, owner_id=user_id, parent_ids=parent_ids)
+            async with lock:
+                return await subtask_counts(session, owner_id=user_id, parent_ids=parent_ids)
 
         self.task_by_id: DataLoader[int, TaskRow | None] = DataLoader(load_tasks)
         self.tags_by_task: DataLoader[int, list[str]] = DataLoader(load_tags)
@@ -89,9 +102,11 @@ class UserLoaders:
 
     async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
         """A top-level connection's page: its own query, so there is nothing to batch."""
-        return await task_page(
-            self.session, owner_id=self.user_id, task_filter=task_filter, request=request
-        )
+        async with self.lock:
+            return await task_page(
+                self.session, owner_id=self.user_id, task_filter=task_filter, request=request
+            )
 
     async def task_count(self, task_filter: TaskFilter) -> int:
-        return await count_tasks(self.session, owner_id=self.user_id, task_filter=task_filter)
+        async with self.lock:
+            return await count_tasks(self.session, owner_id=self.user_id, task_filter=task_filter)

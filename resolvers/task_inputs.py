@@ -80,8 +80,10 @@ async def _new_parent(loaders: UserLoaders, *, task_id: int, parent_id: str | No
     if parent_id is None:
         return None
     pk = await existing_parent(loaders, parent_id)
-    if await is_self_or_ancestor(
-        loaders.session, owner_id=loaders.user_id, task_id=task_id, of_task_id=pk
-    ):
+    async with loaders.lock:
+        cycle = await is_self_or_ancestor(
+            loaders.session, owner_id=loaders.user_id, task_id=task_id, of_task_id=pk
+        )
+    if cycle:
         raise BadUserInput("A task cannot be its own parent or a subtask's.", field="parentId")
     return pk
