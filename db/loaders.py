@@ -10,7 +10,6 @@ statement at a time, so every query here waits for the request's session lock.
 from __future__ import annotations
 
 import asyncio
-
 from collections import defaultdict
 from collections.abc import Sequence
 

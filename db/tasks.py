@@ -192,7 +192,7 @@ async def subtask_counts(
         .where(Task.owner_id == owner_id, Task.parent_id.in_(parent_ids))
         .group_by(Task.parent_id)
     )
-    counts: dict[int | None, int] = dict(result.tuples())
+    counts: dict[int | None, int] = dict(result.all())
     return [counts.get(parent_id, 0) for parent_id in parent_ids]
 
 

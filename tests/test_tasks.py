@@ -17,7 +17,9 @@ parent { id title }
 """
 CREATE = f"mutation($input: CreateTaskInput!) {{ createTask(input: $input) {{ {TASK_FIELDS} }} }}"
 UPDATE = f"""
-mutation($id: ID!, $input: UpdateTaskInput!) {{ updateTask(id: $id, input: $input) {{ {TASK_FIELDS} }} }}
+mutation($id: ID!, $input: UpdateTaskInput!) {{
+  updateTask(id: $id, input: $input) {{ {TASK_FIELDS} }}
+}}
 """
 DELETE = "mutation($id: ID!) { deleteTask(id: $id) }"
 TASK = f"query($id: ID!) {{ task(id: $id) {{ {TASK_FIELDS} }} }}"
