@@ -1,0 +1,80 @@
+"""SQL statements per query shape: fixed by the shape, never growing with the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import graphql
+from tests.statement_counter import count_statements
+from tests.test_tasks import UPDATE, create_task, user_token
+
+NESTED = """
+query($first: Int!) {
+  tasks(first: $first) { edges { node {
+    owner { email } parent { title } tags
+    subtasks(first: 5) { edges { node { title tags } } }
+  } } }
+}
+"""
+# The token's session check, the page, owners, parents, the page's tags, every
+# subtask page (one window query), the subtasks' tags.
+NESTED_STATEMENTS = 7
+
+
+@pytest.fixture
+async def token(client: httpx.AsyncClient) -> str:
+    """50 newest tasks under one root, each with 2 older subtasks; every task tagged.
+
+    The subtasks are created first and moved under their parents afterwards, so
+    that no page of the newest tasks already holds them (and their tags).
+    """
+    token = await user_token(client, "count@example.com")
+    root = await create_task(client, token, title="root", tags=["root"])
+    children = [await create_task(client, token, title=f"c{n}", tags=["sub"]) for n in range(100)]
+    for number in range(50):
+        parent = await create_task(client, token, title=f"p{number}", parentId=root["id"])
+        for child in children[2 * number : 2 * number + 2]:
+            moved = await graphql(
+                client,
+                UPDATE,
+                {"id": child["id"], "input": {"parentId": parent["id"]}},
+                token=token,
+            )
+            assert "errors" not in moved, moved
+    return token
+
+
+async def test_nested_page_costs_the_same_for_5_and_50_tasks(
+    client: httpx.AsyncClient, token: str, engine: Any
+) -> None:
+    counts = {}
+    for size in (5, 50):
+        with count_statements(engine) as statements:
+            body = await graphql(client, NESTED, {"first": size}, token=token)
+        assert "errors" not in body, body
+        edges = body["data"]["tasks"]["edges"]
+        assert len(edges) == size
+        assert all(edge["node"]["parent"] == {"title": "root"} for edge in edges)
+        assert all(len(edge["node"]["subtasks"]["edges"]) == 2 for edge in edges)
+        counts[size] = len(statements)
+    assert counts == {5: NESTED_STATEMENTS, 50: NESTED_STATEMENTS}
+
+
+async def test_many_task_aliases_are_one_statement(
+    client: httpx.AsyncClient, token: str, engine: Any
+) -> None:
+    ids = await graphql(client, "{ tasks(first: 12) { edges { node { id } } } }", token=token)
+    task_ids = [edge["node"]["id"] for edge in ids["data"]["tasks"]["edges"]]
+    aliases = " ".join(
+        f't{n}: task(id: "{task_id}") {{ title }}' for n, task_id in enumerate(task_ids)
+    )
+    with count_statements(engine) as statements:
+        body = await graphql(client, f"{{ {aliases} }}", token=token)
+    assert len(body["data"]) == 12
+    assert all(task["title"] for task in body["data"].values())
+    task_reads = [s for s in statements if "FROM tasks" in s]
+    assert len(task_reads) == 1
+    assert len(statements) == 2  # the token's session check, then every alias at once
