@@ -17,17 +17,24 @@ from auth.passwords import PasswordHasher
 from auth.tokens import TokenCodec
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
-from web import health
+from web import health, metrics
 from web.graphql import graphql_router
 from web.logging import configure_logging
-from web.middleware import RequestIdMiddleware
+from web.middleware import (
+    RequestIdMiddleware,
+    RequestLimitsMiddleware,
+    SecurityHeadersMiddleware,
+)
+from web.persisted_queries import PersistedQueries
 
 logger = logging.getLogger("taskql")
 
 
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(settings)
+    persisted_queries = PersistedQueries.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.applies_migrations_at_start:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = create_engine(settings)
+        metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         app.state.services = Services(
             settings=settings,
@@ -47,14 +55,20 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            # uvicorn runs this after in-flight requests have finished (SIGTERM included).
             passwords.close()
+            await persisted_queries.close()
             await engine.dispose()
+            metrics.release_pool(settings)
 
     app = FastAPI(
         title="taskql", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.include_router(graphql_router(settings))
+    app.include_router(
+        graphql_router(build_schema(settings), settings, resolve_document=persisted_queries.resolve)
+    )
     app.include_router(health.router)
+    app.include_router(metrics.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -65,7 +79,13 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_authorization_bytes=settings.max_authorization_header_bytes,
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
 

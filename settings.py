@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     max_batch_operations: PositiveInt = 10
     allow_get_queries: bool = True
     request_timeout_seconds: PositiveFloat = 30.0
+    prometheus_multiproc_dir: str | None = None
 
     persisted_queries_storage_url: str = "memory://"
     persisted_queries_cache_size: PositiveInt = 1000

@@ -6,13 +6,19 @@ Root types live beside the code that resolves them (`resolvers/auth.py`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
+from schema.authentication import BadTokenRefusal
 from schema.errors import ErrorCodes
+from schema.limits import DocumentLimits, Limits
 from schema.node import Node
 from settings import Settings
 
@@ -35,9 +41,26 @@ class TaskqlSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The executable schema, with the extensions the settings ask for."""
-    del settings  # the limits and production switches arrive with their extensions
-    return TaskqlSchema(query=Query, mutation=Mutation, types=[Node], extensions=[ErrorCodes])
+    """The executable schema, with the extensions the settings ask for.
+
+    ErrorCodes comes first so that it sees, and codes, every error the others report.
+    """
+    limits = Limits(
+        max_tokens=settings.max_tokens,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_directives=settings.max_directives,
+        max_complexity=settings.max_complexity,
+        default_page_size=settings.default_page_size,
+    )
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(ErrorCodes, hide_suggestions=settings.is_production),
+        partial(DocumentLimits, limits=limits),
+        BadTokenRefusal,
+    ]
+    if settings.is_production:
+        extensions.append(DisableIntrospection)
+    return TaskqlSchema(query=Query, mutation=Mutation, types=[Node], extensions=extensions)
 
 
 def export_sdl() -> str:

@@ -9,19 +9,64 @@ traceback, and the client sees only a generic message, the code and that id.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
 
-from errors import TaskqlError
+from errors import ServiceUnavailable, TaskqlError
 
 logger = logging.getLogger("taskql.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """True for a database that is down, unreachable, timing out, or a pool that is exhausted."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, PoolTimeoutError | OperationalError | InterfaceError | OSError):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def as_domain_error(error: BaseException | None) -> TaskqlError | None:
+    """The domain error an exception stands for, or None when it is unexpected."""
+    if isinstance(error, TaskqlError):
+        return error
+    if database_unavailable(error):
+        return ServiceUnavailable()
+    return None
+
+
+def format_domain_error(error: TaskqlError) -> dict[str, Any]:
+    """A request-level error (one that never reached the schema), as the client sees it."""
+    return {"message": error.message, "extensions": {"code": error.code, **error.extensions}}
+
+
+def format_unexpected_error(request_id: str) -> dict[str, Any]:
+    return {
+        "message": INTERNAL_MESSAGE,
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
 
 
 class ErrorCodes(SchemaExtension):
+    """Codes every error; `hide_suggestions` drops graphql-core's "Did you mean" hints."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__()
+        self.hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         self._executing = False
         yield
@@ -35,20 +80,26 @@ class ErrorCodes(SchemaExtension):
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if isinstance(original, TaskqlError):
+        domain_error = as_domain_error(original)
+        if domain_error is not None:
+            if domain_error is not original:
+                logger.warning(
+                    "database unavailable (request %s): %s",
+                    self._request_id(),
+                    type(original).__name__,
+                )
             return _with_extensions(
-                error, original.message, {"code": original.code, **original.extensions}
+                error, domain_error.message, format_domain_error(domain_error)["extensions"]
             )
         if isinstance(error, GraphQLSyntaxError):
             return _with_extensions(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
         if original is None and error.path is None:
             code = "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
-            return _with_extensions(
-                error, error.message, {"code": code, **(error.extensions or {})}
-            )
+            message = _SUGGESTION.sub("", error.message) if self.hide_suggestions else error.message
+            return _with_extensions(error, message, {"code": code, **(error.extensions or {})})
         if original is None and error.extensions and "code" in error.extensions:
             return error
-        request_id = getattr(self.execution_context.context, "request_id", "")
+        request_id = self._request_id()
         logger.error(
             "unexpected error in %s (request %s)",
             ".".join(str(key) for key in error.path or ()) or "operation",
@@ -58,6 +109,9 @@ class ErrorCodes(SchemaExtension):
         return _with_extensions(
             error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         )
+
+    def _request_id(self) -> str:
+        return str(getattr(self.execution_context.context, "request_id", ""))
 
 
 def _with_extensions(

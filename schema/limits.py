@@ -1,0 +1,317 @@
+"""Abuse limits on GraphQL documents: tokens, depth, aliases, directives and cost.
+
+`DocumentLimits` enforces them all before any resolver runs, with one
+GRAPHQL_VALIDATION_FAILED error per exceeded limit (never one per offending
+node), each naming its setting. The limits are measured before the
+specification's own validation rules, so a document over a limit never reaches
+the costlier rules (such as overlapping-field checks). Parsing and validation are
+cached by document text, so documents that clients send again and again are
+parsed and validated once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    validate,
+)
+from graphql.language.parser import Parser
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import SchemaExtension
+
+LIMIT_CODE = "GRAPHQL_VALIDATION_FAILED"
+CACHE_SIZE = 512
+# Longer documents are parsed and validated every time, so the caches hold at
+# most CACHE_SIZE * MAX_CACHED_QUERY_LENGTH characters of keys.
+MAX_CACHED_QUERY_LENGTH = 16 * 1024
+PAGE_SIZE_ARGUMENTS = ("first", "last")
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_tokens: int
+    max_depth: int
+    max_aliases: int
+    max_directives: int
+    max_complexity: int
+    default_page_size: int
+
+
+def limit_error(message: str, setting: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": LIMIT_CODE, "limit": setting})
+
+
+@dataclass(frozen=True, slots=True)
+class LimitExceeded:
+    """What parsing a document over a limit leaves in the parse cache."""
+
+    message: str
+    setting: str
+
+    def error(self) -> GraphQLError:
+        return limit_error(self.message, self.setting)
+
+
+ParseOutcome = DocumentNode | GraphQLSyntaxError | LimitExceeded
+
+
+def _parse(query: str, max_tokens: int) -> ParseOutcome:
+    parser = Parser(query, max_tokens=max_tokens)
+    try:
+        return parser.parse_document()
+    except GraphQLSyntaxError as error:
+        if parser.token_count > max_tokens:
+            return LimitExceeded(
+                f"The document has more than {max_tokens} tokens (MAX_TOKENS).", "MAX_TOKENS"
+            )
+        return error
+    except RecursionError:
+        return LimitExceeded(
+            "The document is nested too deeply to parse (MAX_QUERY_DEPTH).", "MAX_QUERY_DEPTH"
+        )
+
+
+_cached_parse = lru_cache(maxsize=CACHE_SIZE)(_parse)
+
+
+def parse_document(query: str, max_tokens: int) -> ParseOutcome:
+    """The parsed document, its syntax error, or the limit that parsing it ran into."""
+    if len(query) > MAX_CACHED_QUERY_LENGTH:
+        return _parse(query, max_tokens)
+    return _cached_parse(query, max_tokens)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _cached_validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    return validate(schema, document, rules)
+
+
+@dataclass(slots=True)
+class Measure:
+    """What a selection set costs: nesting below it, aliases, directives, complexity."""
+
+    depth: int = 0
+    aliases: int = 0
+    directives: int = 0
+    cost: int = 0
+
+    def add(self, other: Measure) -> None:
+        self.depth = max(self.depth, other.depth)
+        self.aliases += other.aliases
+        self.directives += other.directives
+        self.cost += other.cost
+
+
+class DocumentMeasurer:
+    """Walks a document once, expanding each fragment once (memoised), cycles counted as 0.
+
+    A field with a `first` or `last` argument (a connection) costs that many times
+    its selection; without one, the default page size. Variables are read from the
+    request, so `first: $n` costs what `n` is.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any],
+        default_page_size: int,
+    ) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.default_page_size = default_page_size
+        self.fragments = {
+            node.name.value: node
+            for node in document.definitions
+            if isinstance(node, FragmentDefinitionNode)
+        }
+        self._fragment_measures: dict[str, Measure] = {}
+
+    def operation(self, operation: OperationDefinitionNode) -> Measure:
+        root = self.schema.get_root_type(operation.operation or OperationType.QUERY)
+        measure = self.selection_set(operation.selection_set, root, frozenset())
+        measure.directives += len(operation.directives or ())
+        return measure
+
+    def selection_set(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType | None,
+        visiting: frozenset[str],
+    ) -> Measure:
+        total = Measure()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total.add(self.field(selection, parent, visiting))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                inline = self.selection_set(selection.selection_set, target, visiting)
+                inline.directives += len(selection.directives or ())
+                total.add(inline)
+            elif isinstance(selection, FragmentSpreadNode):
+                total.directives += len(selection.directives or ())
+                total.add(self.fragment(selection.name.value, visiting))
+        return total
+
+    def fragment(self, name: str, visiting: frozenset[str]) -> Measure:
+        definition = self.fragments.get(name)
+        if definition is None or name in visiting:
+            return Measure()
+        if name not in self._fragment_measures:
+            target = self.schema.get_type(definition.type_condition.name.value)
+            measure = self.selection_set(definition.selection_set, target, visiting | {name})
+            measure.directives += len(definition.directives or ())
+            self._fragment_measures[name] = measure
+        cached = self._fragment_measures[name]
+        return Measure(cached.depth, cached.aliases, cached.directives, cached.cost)
+
+    def field(
+        self, node: FieldNode, parent: GraphQLNamedType | None, visiting: frozenset[str]
+    ) -> Measure:
+        own = Measure(aliases=1 if node.alias else 0, directives=len(node.directives or ()), cost=1)
+        if node.selection_set is None:
+            return own
+        definition = _field_definition(parent, node.name.value)
+        child_type = get_named_type(definition.type) if definition else None
+        below = self.selection_set(node.selection_set, child_type, visiting)
+        own.aliases += below.aliases
+        own.directives += below.directives
+        if node.name.value in INTROSPECTION_ROOTS:
+            # Introspection is switched off in production; in development GraphiQL's
+            # own introspection query is deeper than any limit a client should get.
+            return own
+        own.depth = below.depth + 1
+        own.cost += self._page_size(node, definition) * below.cost
+        return own
+
+    def _page_size(self, node: FieldNode, definition: GraphQLField | None) -> int:
+        if definition is None or not any(name in definition.args for name in PAGE_SIZE_ARGUMENTS):
+            return 1
+        sizes = [self._int_argument(node, name) for name in PAGE_SIZE_ARGUMENTS]
+        given = [size for size in sizes if size is not None]
+        return max(given) if given else self.default_page_size
+
+    def _int_argument(self, node: FieldNode, name: str) -> int | None:
+        for argument in node.arguments or ():
+            if argument.name.value != name:
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 0)
+            if isinstance(value, VariableNode):
+                variable = self.variables.get(value.name.value)
+                if isinstance(variable, int) and not isinstance(variable, bool):
+                    return max(variable, 0)
+        return None
+
+
+def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        definition: GraphQLField | None = parent.fields.get(name)
+        return definition
+    return None
+
+
+def measure_document(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any],
+    default_page_size: int,
+) -> Measure:
+    """Depth and cost of the worst operation; aliases and directives of all of them."""
+    measurer = DocumentMeasurer(schema, document, variables, default_page_size)
+    total = Measure()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            operation = measurer.operation(definition)
+            total.depth = max(total.depth, operation.depth)
+            total.cost = max(total.cost, operation.cost)
+            total.aliases += operation.aliases
+            total.directives += operation.directives
+    return total
+
+
+def limit_errors(measure: Measure, limits: Limits) -> list[GraphQLError]:
+    checks = (
+        (measure.depth, limits.max_depth, "MAX_QUERY_DEPTH", "Query depth"),
+        (measure.aliases, limits.max_aliases, "MAX_ALIASES", "Number of aliases"),
+        (measure.directives, limits.max_directives, "MAX_DIRECTIVES", "Number of directives"),
+        (measure.cost, limits.max_complexity, "MAX_COMPLEXITY", "Query complexity"),
+    )
+    return [
+        limit_error(f"{what} {value} exceeds the limit of {limit} ({setting}).", setting)
+        for value, limit, setting, what in checks
+        if value > limit
+    ]
+
+
+class DocumentLimits(SchemaExtension):
+    """Parses with a token limit, then checks the other limits, then validates (cached)."""
+
+    def __init__(self, *, limits: Limits) -> None:
+        super().__init__()
+        self.limits = limits
+        self._exceeded: LimitExceeded | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        # Bounds strawberry's own parse, which runs when a document did not parse here.
+        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
+        yield
+        result = self.execution_context.result
+        if self._exceeded is not None and result is not None:
+            # Strawberry's fallback parse reported a bare syntax error; name the limit.
+            result.errors = [self._exceeded.error()]
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            parsed = parse_document(context.query, self.limits.max_tokens)
+            if isinstance(parsed, DocumentNode):
+                context.graphql_document = parsed
+            elif isinstance(parsed, LimitExceeded):
+                self._exceeded = parsed
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            schema = context.schema._schema
+            measure = measure_document(
+                schema, document, context.variables or {}, self.limits.default_page_size
+            )
+            errors = limit_errors(measure, self.limits)
+            if errors:
+                context.pre_execution_errors = errors
+            elif len(context.query or "") <= MAX_CACHED_QUERY_LENGTH:
+                rules = context.validation_rules
+                context.pre_execution_errors = list(_cached_validate(schema, document, rules))
+            else:
+                context.pre_execution_errors = validate(schema, document, context.validation_rules)
+        yield

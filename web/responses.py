@@ -1,0 +1,89 @@
+"""Request-level refusals: JSON bodies with an `errors` array, never plain text.
+
+A request refused before it reaches the schema (unreadable body, wrong media
+type, a transport limit) still answers the way GraphQL clients read errors,
+with `extensions.code` formatted by `schema/errors.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from errors import TaskqlError
+from schema.errors import format_domain_error
+
+JSON_MEDIA_TYPE = "application/json"
+GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
+
+
+class RequestUnreadable(TaskqlError):
+    """The HTTP request does not carry a GraphQL request that can be read."""
+
+    code = "GRAPHQL_PARSE_FAILED"
+
+
+class RequestRefused(TaskqlError):
+    """The request is readable but breaks a transport rule or limit."""
+
+    code = "GRAPHQL_VALIDATION_FAILED"
+
+
+class Refusal(Exception):
+    """Raise to answer a request with `error` and an HTTP status, without executing it."""
+
+    def __init__(
+        self,
+        error: TaskqlError,
+        status_code: int = HTTPStatus.BAD_REQUEST,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status_code = status_code
+        self.headers = dict(headers or {})
+
+
+def encode_json(body: Any) -> bytes:
+    """orjson for speed; text with lone surrogates (valid in JSON, not in UTF-8) is escaped."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """orjson for speed; the standard parser for what orjson refuses but JSON allows."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def json_response(
+    body: Any,
+    status_code: int = HTTPStatus.OK,
+    *,
+    media_type: str = JSON_MEDIA_TYPE,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return Response(
+        encode_json(body),
+        status_code=status_code,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=dict(headers or {}),
+    )
+
+
+def refusal_response(refusal: Refusal, *, media_type: str = JSON_MEDIA_TYPE) -> Response:
+    return json_response(
+        {"errors": [format_domain_error(refusal.error)]},
+        refusal.status_code,
+        media_type=media_type,
+        headers=refusal.headers,
+    )
