@@ -19,10 +19,11 @@ ASSETS_PATH = "/graphiql/assets"
 BUILD_COMMAND = "npm ci --prefix clients/graphiql"
 
 # What the page itself needs: Monaco starts its language services as workers
-# from our own files and sets element styles from script.
+# from our own files and sets element styles from script; GraphiQL embeds its
+# fonts in its style sheet as data: URLs.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
-    "style-src 'self' 'unsafe-inline'; font-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 

@@ -32,7 +32,7 @@ try {
   page.on("pageerror", (error) => outcome.problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     if (/Content.Security.Policy|Refused to/i.test(message.text())) {
-      outcome.problems.push(`console: ${message.text()}`);
+      outcome.problems.push(`console: ${message.text().slice(0, 300)}`);
     }
   });
 
@@ -59,8 +59,10 @@ try {
 } finally {
   await browser.close();
 }
+outcome.problems = outcome.problems.slice(0, 20);
 console.log(JSON.stringify(outcome));
-process.exit(outcome.response && outcome.problems.length === 0 ? 0 : 1);
+// exitCode, not exit(): a piped stdout must drain before Node.js ends.
+process.exitCode = outcome.response && outcome.problems.length === 0 ? 0 : 1;
 
 async function replaceEditorText(page, editor, text) {
   await editor.click();
