@@ -93,7 +93,8 @@ class ErrorCodes(SchemaExtension):
             )
         if isinstance(error, GraphQLSyntaxError):
             return _with_extensions(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
-        if original is None and error.path is None:
+        # graphql-core's own errors (variable coercion wraps one in another) carry no path.
+        if (original is None or isinstance(original, GraphQLError)) and error.path is None:
             code = "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
             message = _SUGGESTION.sub("", error.message) if self.hide_suggestions else error.message
             return _with_extensions(error, message, {"code": code, **(error.extensions or {})})
