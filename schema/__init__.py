@@ -11,14 +11,14 @@ from functools import partial
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.authentication import BadTokenRefusal
 from schema.errors import ErrorCodes
-from schema.limits import DocumentLimits, Limits
+from schema.limits import DisableIntrospection, DocumentLimits, Limits
 from schema.node import Node
 from settings import Settings
 

@@ -38,8 +38,8 @@ from graphql import (
     validate,
 )
 from graphql.language.parser import Parser
-from graphql.validation import ASTValidationRule
-from strawberry.extensions import SchemaExtension
+from graphql.validation import ASTValidationRule, ValidationContext, ValidationRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 LIMIT_CODE = "GRAPHQL_VALIDATION_FAILED"
 CACHE_SIZE = 512
@@ -273,6 +273,26 @@ def limit_errors(measure: Measure, limits: Limits) -> list[GraphQLError]:
         for value, limit, setting, what in checks
         if value > limit
     ]
+
+
+class NoIntrospectionRule(ValidationRule):
+    """One error for a document that asks for `__schema` or `__type`, however often."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.reported = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        if node.name.value in INTROSPECTION_ROOTS and not self.reported:
+            self.reported = True
+            self.report_error(
+                GraphQLError("GraphQL introspection is turned off on this server.", node)
+            )
+
+
+class DisableIntrospection(AddValidationRules):
+    def __init__(self) -> None:
+        super().__init__([NoIntrospectionRule])
 
 
 class DocumentLimits(SchemaExtension):
