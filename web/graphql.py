@@ -355,6 +355,7 @@ class GraphQLEndpoint:
             operation_type=operation_type,
             operation_name=operation_name,
             retry_after=retry_after,
+            status_code=HTTPStatus.INTERNAL_SERVER_ERROR if domain_error is None else None,
         )
 
     def _observe(
