@@ -20,6 +20,7 @@ from db.engine import create_engine, create_session_factory
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
+from web.graphiql import graphiql_assets_router, render_graphiql
 from web.graphql import graphql_router
 from web.logging import configure_logging
 from web.middleware import (
@@ -65,8 +66,15 @@ def create_app(settings: Settings) -> FastAPI:
         title="taskql", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.include_router(
-        graphql_router(build_schema(settings), settings, resolve_document=persisted_queries.resolve)
+        graphql_router(
+            build_schema(settings),
+            settings,
+            render_ide=None if settings.is_production else render_graphiql,
+            resolve_document=persisted_queries.resolve,
+        )
     )
+    if not settings.is_production:
+        app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
     if settings.cors_origins:
