@@ -426,3 +426,28 @@ async def test_failures_are_logged_without_credentials(
     logged = " ".join(messages) + " ".join(str(vars(record)) for record in auth_log.records)
     for secret in ("ada@example.com", "not the password", payload["refreshToken"]):
         assert secret not in logged
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "bcrypt_rounds": 10,
+            "db_pool_size": 2,
+            "db_max_overflow": 0,
+            "db_pool_timeout_seconds": 1,
+            "rate_limit_per_address": "1000/minute",
+            "rate_limit_per_account": "1000/minute",
+        }
+    ],
+)
+async def test_logins_waiting_for_bcrypt_hold_no_database_connection(
+    client: httpx.AsyncClient,
+) -> None:
+    """More logins than pooled connections (PostgreSQL pool of 2) must not starve `me`."""
+    payload = await signup(client, "ada@example.com")
+    logins = [asyncio.create_task(login(client, "ada@example.com")) for _ in range(6)]
+    await asyncio.sleep(0.05)
+    assert await me_status(client, payload["accessToken"]) == 200
+    for body in await asyncio.gather(*logins):
+        assert "errors" not in body, body

@@ -211,8 +211,9 @@ async def test_an_authorization_header_over_8_kib_is_refused_before_decoding(
     over = await client.post(
         "/graphql", json={"query": ME}, headers={"Authorization": padded(8193)}
     )
-    assert over.status_code == 401
-    assert error_codes(over.json()) == ["UNAUTHENTICATED"]
+    # 401 from the context getter, or 431 where an ASGI guard refuses the header first.
+    assert over.status_code in {401, 431}, over.text
+    assert "ada@example.com" not in over.text
 
 
 async def test_the_scheme_is_case_insensitive(
