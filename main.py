@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
+            read_session_factory=create_session_factory(engine, autocommit=True),
             tokens=TokenCodec(settings),
             passwords=passwords,
         )

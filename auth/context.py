@@ -42,6 +42,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    read_session_factory: async_sessionmaker[AsyncSession]
     tokens: TokenCodec
     passwords: PasswordHasher
     rate_limits: RateLimits = field(init=False)

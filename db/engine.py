@@ -49,5 +49,14 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(
+    engine: AsyncEngine, *, autocommit: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the engine's pool; `autocommit` ones run each statement on its own.
+
+    Queries use autocommit sessions: under READ COMMITTED every statement already
+    sees its own snapshot, so a transaction around reads only adds the BEGIN and
+    ROLLBACK round trips. Mutations use transactional sessions.
+    """
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)

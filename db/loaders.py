@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cached_property
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,19 +35,23 @@ SubtaskPageKey = tuple[int, PageRequest]
 
 
 class Loaders:
-    """Fresh for every request, so nothing cached outlives it or crosses users."""
+    """Fresh for every request, so nothing cached outlives it or crosses users.
+
+    Each loader is built on first use: most requests need one or two of them.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._lock = asyncio.Lock()
         self._by_user: dict[int, UserLoaders] = {}
-        lock = self._lock
 
+    @cached_property
+    def user_by_id(self) -> DataLoader[int, User | None]:
         async def load_users(ids: Sequence[int]) -> list[User | None]:
-            async with lock:
-                return await users_by_ids(session, ids)
+            async with self._lock:
+                return await users_by_ids(self._session, ids)
 
-        self.user_by_id: DataLoader[int, User | None] = DataLoader(load_users)
+        return DataLoader(load_users)
 
     def for_user(self, user_id: int) -> UserLoaders:
         """The loaders of one user's tasks, made once per request."""
@@ -64,23 +69,35 @@ class UserLoaders:
         self.lock = lock
         self.user_id = user_id
 
+    @cached_property
+    def task_by_id(self) -> DataLoader[int, TaskRow | None]:
         async def load_tasks(ids: Sequence[int]) -> list[TaskRow | None]:
-            async with lock:
-                return await tasks_by_ids(session, owner_id=user_id, ids=ids)
+            async with self.lock:
+                return await tasks_by_ids(self.session, owner_id=self.user_id, ids=ids)
 
+        return DataLoader(load_tasks)
+
+    @cached_property
+    def tags_by_task(self) -> DataLoader[int, list[str]]:
         async def load_tags(task_ids: Sequence[int]) -> list[list[str]]:
-            async with lock:
-                return await tags_by_task_ids(session, owner_id=user_id, task_ids=task_ids)
+            async with self.lock:
+                return await tags_by_task_ids(
+                    self.session, owner_id=self.user_id, task_ids=task_ids
+                )
 
+        return DataLoader(load_tags)
+
+    @cached_property
+    def subtask_page(self) -> DataLoader[SubtaskPageKey, Page[TaskRow]]:
         async def load_subtask_pages(keys: Sequence[SubtaskPageKey]) -> list[Page[TaskRow]]:
             parents_by_request: defaultdict[PageRequest, list[int]] = defaultdict(list)
             for parent_id, request in keys:
                 parents_by_request[request].append(parent_id)
             pages: dict[SubtaskPageKey, Page[TaskRow]] = {}
             for request, parent_ids in parents_by_request.items():
-                async with lock:
+                async with self.lock:
                     found = await subtask_pages(
-                        session, owner_id=user_id, parent_ids=parent_ids, request=request
+                        self.session, owner_id=self.user_id, parent_ids=parent_ids, request=request
                     )
                 pages.update(
                     ((parent_id, request), page)
@@ -88,16 +105,17 @@ class UserLoaders:
                 )
             return [pages[key] for key in keys]
 
-        async def load_subtask_counts(parent_ids: Sequence[int]) -> list[int]:
-            async with lock:
-                return await subtask_counts(session, owner_id=user_id, parent_ids=parent_ids)
+        return DataLoader(load_subtask_pages)
 
-        self.task_by_id: DataLoader[int, TaskRow | None] = DataLoader(load_tasks)
-        self.tags_by_task: DataLoader[int, list[str]] = DataLoader(load_tags)
-        self.subtask_page: DataLoader[SubtaskPageKey, Page[TaskRow]] = DataLoader(
-            load_subtask_pages
-        )
-        self.subtask_count: DataLoader[int, int] = DataLoader(load_subtask_counts)
+    @cached_property
+    def subtask_count(self) -> DataLoader[int, int]:
+        async def load_subtask_counts(parent_ids: Sequence[int]) -> list[int]:
+            async with self.lock:
+                return await subtask_counts(
+                    self.session, owner_id=self.user_id, parent_ids=parent_ids
+                )
+
+        return DataLoader(load_subtask_counts)
 
     async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
         """A top-level connection's page: its own query, so there is nothing to batch."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuthSession, User
-from db.types import utcnow
+from db.types import UTCDateTime, utcnow
 
 
 def new_session_id() -> str:
@@ -48,16 +48,25 @@ async def start_session(
     await session.flush()
 
 
-async def session_is_live(session: AsyncSession, *, user_id: int, session_id: str) -> bool:
-    """True while the user exists and the login behind an access token is not revoked."""
-    live = exists().where(
-        AuthSession.id == session_id,
-        AuthSession.user_id == user_id,
+# Built once: this runs on every authenticated request, and a prebuilt statement
+# skips SQLAlchemy's per-call expression building and cache-key generation.
+_LIVE_SESSION = select(
+    exists().where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.user_id == bindparam("user_id"),
         AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > utcnow(),
+        AuthSession.expires_at > bindparam("now", type_=UTCDateTime()),
         User.id == AuthSession.user_id,
     )
-    return bool(await session.scalar(select(live)))
+)
+
+
+async def session_is_live(session: AsyncSession, *, user_id: int, session_id: str) -> bool:
+    """True while the user exists and the login behind an access token is not revoked."""
+    live = await session.scalar(
+        _LIVE_SESSION, {"session_id": session_id, "user_id": user_id, "now": utcnow()}
+    )
+    return bool(live)
 
 
 async def rotate_refresh_token(

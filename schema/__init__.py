@@ -18,6 +18,7 @@ from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.authentication import BadTokenRefusal
 from schema.errors import ErrorCodes
+from schema.execution import PlainLeafExecutionContext
 from schema.limits import DisableIntrospection, DocumentLimits, Limits
 from schema.node import Node
 from settings import Settings
@@ -60,7 +61,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
-    return TaskqlSchema(query=Query, mutation=Mutation, types=[Node], extensions=extensions)
+    return TaskqlSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Node],
+        extensions=extensions,
+        execution_context_class=PlainLeafExecutionContext,
+    )
 
 
 def export_sdl() -> str:

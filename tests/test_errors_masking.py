@@ -53,7 +53,9 @@ async def test_a_broken_session_factory_is_masked_too(
     def broken_factory() -> object:
         raise RuntimeError(SECRET_DETAIL)
 
-    services = replace(app.state.services, session_factory=broken_factory)
+    services = replace(
+        app.state.services, session_factory=broken_factory, read_session_factory=broken_factory
+    )
     monkeypatch.setattr(app.state, "services", services)
     response = await post_graphql(
         client, "{ me { id } }", token=token, headers={"X-Request-ID": "mask-2"}

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter
 from graphql import DocumentNode, GraphQLError
 from graphql.utilities import get_operation_ast
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,7 +41,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from auth.context import RequestContext, get_context, services_of
+from auth.context import RequestContext, Services, get_context, services_of
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
 from schema.errors import as_domain_error, format_domain_error, format_unexpected_error
 from schema.limits import parse_document
@@ -260,7 +260,7 @@ class GraphQLEndpoint:
         try:
             async with (
                 asyncio.timeout(self.settings.request_timeout_seconds),
-                services.session_factory() as db,
+                self._session_factory(services, operation_type)() as db,
             ):
                 context = await self.context_getter(request, db)
                 context.request = request
@@ -282,6 +282,14 @@ class GraphQLEndpoint:
             outcome.retry_after = ServiceUnavailable().retry_after
         self._observe(request, outcome, user_id, time.perf_counter() - started)
         return outcome
+
+    @staticmethod
+    def _session_factory(
+        services: Services, operation_type: str
+    ) -> async_sessionmaker[AsyncSession]:
+        if operation_type == OperationType.QUERY.value:
+            return services.read_session_factory
+        return services.session_factory
 
     async def _execute(
         self, request: Request, operation: Operation, context: RequestContext
