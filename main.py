@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from auth.client_address import ClientAddresses
 from auth.context import Services
 from auth.passwords import PasswordHasher
+from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
             read_session_factory=create_session_factory(engine, autocommit=True),
             tokens=TokenCodec(settings),
             passwords=passwords,
+            rate_limits=RateLimits(settings),
+            client_addresses=ClientAddresses(settings.trusted_proxies),
         )
         try:
             yield

@@ -8,11 +8,9 @@ the user id; there is no other way to learn who is asking.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Annotated
+from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
@@ -33,11 +31,7 @@ BEARER_PREFIX = "bearer "
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Process-wide collaborators, built once at start-up by `main.py`.
-
-    The rate limiter and the proxy policy follow from settings alone, so they are
-    derived here rather than wired by hand.
-    """
+    """Process-wide collaborators, built once at start-up by `main.py`."""
 
     settings: Settings
     engine: AsyncEngine
@@ -45,13 +39,8 @@ class Services:
     read_session_factory: async_sessionmaker[AsyncSession]
     tokens: TokenCodec
     passwords: PasswordHasher
-    rate_limits: RateLimits = field(init=False)
-    client_addresses: ClientAddresses = field(init=False)
-
-    def __post_init__(self) -> None:
-        # The dataclass is frozen; these are set once, before anyone can see it.
-        object.__setattr__(self, "rate_limits", RateLimits(self.settings))
-        object.__setattr__(self, "client_addresses", ClientAddresses(self.settings.trusted_proxies))
+    rate_limits: RateLimits
+    client_addresses: ClientAddresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,20 +88,13 @@ def services_of(request: Request) -> Services:
     return services
 
 
-async def open_db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with services_of(request).session_factory() as session:
-        yield session
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; InvalidToken if malformed.
 
-
-DbSession = Annotated[AsyncSession, Depends(open_db_session)]
-
-
-def bearer_token(authorization: str | None, *, max_bytes: int) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header; InvalidToken if malformed."""
+    Oversized headers never get here: RequestLimitsMiddleware answers them with 431.
+    """
     if authorization is None:
         return None
-    if len(authorization.encode("latin-1", errors="replace")) > max_bytes:
-        raise InvalidToken("invalid")
     if authorization[: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
         raise InvalidToken("invalid")
     token = authorization[len(BEARER_PREFIX) :].strip()
@@ -136,10 +118,7 @@ async def identify_viewer(
     request: Request, db: AsyncSession, services: Services, *, client_address: str
 ) -> Viewer:
     try:
-        token = bearer_token(
-            request.headers.get("authorization"),
-            max_bytes=services.settings.max_authorization_header_bytes,
-        )
+        token = bearer_token(request.headers.get("authorization"))
         if token is None:
             return Viewer()
         claims = services.tokens.decode(token, expected=TokenType.ACCESS)
@@ -152,7 +131,7 @@ async def identify_viewer(
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)
 
 
-async def get_context(request: Request, db: DbSession) -> RequestContext:
+async def get_context(request: Request, db: AsyncSession) -> RequestContext:
     services = services_of(request)
     address = services.client_addresses.of(request)
     return RequestContext(
