@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 from enum import StrEnum
-from functools import lru_cache
 from typing import Annotated, Self
 
 from limits import parse as parse_rate_limit
@@ -193,8 +192,3 @@ def load_settings(**overrides: object) -> Settings:
             f"invalid configuration: {describe_validation_error(error)}"
         ) from None
     return settings
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

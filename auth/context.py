@@ -51,10 +51,6 @@ class Viewer:
     session_id: str | None = None
     rejection: str | None = None
 
-    @property
-    def presented_bad_token(self) -> bool:
-        return self.rejection is not None
-
 
 @dataclass(eq=False)
 class RequestContext(BaseContext):

@@ -66,10 +66,6 @@ class TokenCodec:
         self._access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         self._refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
 
-    @property
-    def refresh_ttl(self) -> timedelta:
-        return self._refresh_ttl
-
     def issue_pair(self, *, user_id: int, session_id: str) -> TokenPair:
         now = utcnow()
         refresh_jti = uuid.uuid4().hex
