@@ -68,6 +68,30 @@ async def test_unreadable_bodies_are_400_json(client: httpx.AsyncClient, body: b
     assert_json_errors(response, 400, "GRAPHQL_PARSE_FAILED")
 
 
+DEEPLY_NESTED = "[" * 200_000 + "]" * 200_000
+
+
+async def test_deeply_nested_json_body_is_a_json_400(client: httpx.AsyncClient) -> None:
+    body = '{"query": "{ __typename }", "variables": ' + DEEPLY_NESTED + "}"
+    response = await client.post(
+        "/graphql",
+        content=body.encode(),
+        headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE},
+    )
+    assert_json_errors(response, 400, "GRAPHQL_PARSE_FAILED")
+
+
+async def test_deeply_nested_json_get_variables_are_a_json_400(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql",
+        # Deep enough for both JSON parsers, short enough for a URL.
+        params={"query": "{ __typename }", "variables": "[" * 5_000 + "]" * 5_000},
+        headers={"Accept": GRAPHQL_RESPONSE},
+    )
+    body = assert_json_errors(response, 400, "BAD_USER_INPUT")
+    assert body["errors"][0]["extensions"]["field"] == "variables"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("variables", "a string"), ("variables", [1]), ("extensions", 5), ("operationName", 1)],

@@ -58,11 +58,17 @@ def encode_json(body: Any) -> bytes:
 
 
 def decode_json(raw: bytes | str) -> Any:
-    """orjson for speed; the standard parser for what orjson refuses but JSON allows."""
+    """orjson for speed; the standard parser for what orjson refuses but JSON allows.
+
+    Raises ValueError for anything unreadable, nesting too deep for either parser included.
+    """
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def json_response(
