@@ -33,6 +33,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     validate,
@@ -136,7 +137,8 @@ class DocumentMeasurer:
 
     A field with a `first` or `last` argument (a connection) costs that many times
     its selection; without one, the default page size. Variables are read from the
-    request, so `first: $n` costs what `n` is.
+    request, so `first: $n` costs what `n` is, or the variable's default in the
+    operation when the request does not send it.
     """
 
     def __init__(
@@ -155,8 +157,16 @@ class DocumentMeasurer:
             if isinstance(node, FragmentDefinitionNode)
         }
         self._fragment_measures: dict[str, Measure] = {}
+        self._defaults: dict[str, ValueNode] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> Measure:
+        # Fragments cost what this operation's variable defaults make them cost.
+        self._fragment_measures = {}
+        self._defaults = {
+            definition.variable.name.value: definition.default_value
+            for definition in operation.variable_definitions or ()
+            if definition.default_value is not None
+        }
         root = self.schema.get_root_type(operation.operation or OperationType.QUERY)
         measure = self.selection_set(operation.selection_set, root, frozenset())
         measure.directives += len(operation.directives or ())
@@ -229,7 +239,11 @@ class DocumentMeasurer:
             if isinstance(value, IntValueNode):
                 return max(int(value.value), 0)
             if isinstance(value, VariableNode):
-                variable = self.variables.get(value.name.value)
+                name = value.name.value
+                if name not in self.variables:
+                    default = self._defaults.get(name)
+                    return max(int(default.value), 0) if isinstance(default, IntValueNode) else None
+                variable = self.variables[name]
                 if isinstance(variable, int) and not isinstance(variable, bool):
                     return max(variable, 0)
         return None

@@ -132,6 +132,17 @@ async def test_nested_connections_multiply(client: httpx.AsyncClient) -> None:
     assert_one_limit_error(await ask(client, query), "MAX_COMPLEXITY")
 
 
+async def test_a_variable_default_counts_when_the_variable_is_not_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    query = (
+        "query Nested($n: Int = 100) { tasks(first: $n) { edges { node {"
+        " subtasks(first: $n) { edges { node { id } } } } } } }"
+    )
+    assert_one_limit_error(await ask(client, query), "MAX_COMPLEXITY")
+    assert error_codes(await ask(client, query, n=5)) == ["UNAUTHENTICATED"]
+
+
 async def test_page_size_over_the_maximum_is_bad_user_input(client: httpx.AsyncClient) -> None:
     token = (await signup(client, "pages@example.com"))["accessToken"]
     response = await post_graphql(client, COST, {"n": 101}, token=token)
