@@ -87,6 +87,7 @@ class Settings(BaseSettings):
 
     persisted_queries_storage_url: str = "memory://"
     persisted_queries_cache_size: PositiveInt = 1000
+    persisted_query_max_bytes: PositiveInt = 16 * 1024
     persisted_queries_ttl_seconds: PositiveInt = 24 * 3600
     trusted_documents_path: str | None = None
 

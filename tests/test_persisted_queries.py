@@ -19,6 +19,7 @@ from web.persisted_queries import MemoryStore, PersistedQueries, RedisStore
 ME = "query Me { me { email } }"
 JSON_ONLY = {"Accept": "application/json"}
 REDIS_URL = "redis://127.0.0.1:6379/0"
+LIMITS = {"max_document_bytes": 16 * 1024, "max_tokens": 2000}
 
 
 def sha256(document: str) -> str:
@@ -80,7 +81,27 @@ async def test_hash_that_is_not_the_query_is_refused_and_never_stored(
 
     assert error_codes(poisoned) == ["BAD_USER_INPUT"]
     assert poisoned["errors"][0]["extensions"]["field"] == "extensions.persistedQuery.sha256Hash"
-    assert "data" not in poisoned or poisoned["data"] is None
+    assert "data" not in poisoned
+    assert error_codes(lookup) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ __typename",
+        "{ " + " ".join(["__typename"] * 2001) + " }",
+        "{ " + "a" * 16 * 1024 + ": __typename }",
+    ],
+    ids=["unparseable", "over-max-tokens", "over-max-bytes"],
+)
+async def test_documents_that_do_not_parse_or_are_too_big_are_never_stored(
+    client: httpx.AsyncClient, document: str
+) -> None:
+    token = (await signup(client, "junk@example.com"))["accessToken"]
+
+    await post_with_extensions(client, {"query": document, "extensions": persisted(document)})
+    lookup = await get_hashed(client, document, token)
+
     assert error_codes(lookup) == ["PERSISTED_QUERY_NOT_FOUND"]
 
 
@@ -94,7 +115,7 @@ async def test_unknown_protocol_version_is_bad_input(client: httpx.AsyncClient) 
 
 
 async def test_the_in_process_store_forgets_the_least_recently_used() -> None:
-    persisted_queries = PersistedQueries(MemoryStore(capacity=2))
+    persisted_queries = PersistedQueries(MemoryStore(capacity=2, max_bytes=1024), **LIMITS)
     documents = ["{ a: __typename }", "{ b: __typename }", "{ c: __typename }"]
     await persisted_queries.resolve(documents[0], persisted(documents[0]))
     await persisted_queries.resolve(documents[1], persisted(documents[1]))
@@ -107,8 +128,20 @@ async def test_the_in_process_store_forgets_the_least_recently_used() -> None:
         await persisted_queries.resolve(None, persisted(documents[1]))
 
 
+async def test_the_in_process_store_forgets_the_oldest_beyond_its_bytes() -> None:
+    persisted_queries = PersistedQueries(MemoryStore(capacity=10, max_bytes=100), **LIMITS)
+    documents = [f"{{ {name * 30}: __typename }}" for name in "abc"]
+    for document in documents:
+        await persisted_queries.resolve(document, persisted(document))
+
+    with pytest.raises(PersistedQueryNotFound):
+        await persisted_queries.resolve(None, persisted(documents[0]))
+    assert await persisted_queries.resolve(None, persisted(documents[1])) == documents[1]
+    assert await persisted_queries.resolve(None, persisted(documents[2])) == documents[2]
+
+
 async def test_malformed_hash_is_bad_input() -> None:
-    persisted_queries = PersistedQueries(MemoryStore(capacity=2))
+    persisted_queries = PersistedQueries(MemoryStore(capacity=2, max_bytes=1024), **LIMITS)
     extensions = {"persistedQuery": {"version": 1, "sha256Hash": "ABC"}}
 
     with pytest.raises(BadUserInput) as refused:
@@ -131,8 +164,8 @@ async def redis_url() -> str:
 
 async def test_redis_store_is_shared_between_workers(redis_url: str) -> None:
     document = f"query Shared{uuid.uuid4().hex} {{ __typename }}"
-    first_worker = PersistedQueries(RedisStore(redis_url, ttl_seconds=60))
-    second_worker = PersistedQueries(RedisStore(redis_url, ttl_seconds=60))
+    first_worker = PersistedQueries(RedisStore(redis_url, ttl_seconds=60), **LIMITS)
+    second_worker = PersistedQueries(RedisStore(redis_url, ttl_seconds=60), **LIMITS)
 
     with pytest.raises(PersistedQueryNotFound):
         await second_worker.resolve(None, persisted(document))
@@ -145,7 +178,9 @@ async def test_redis_store_is_shared_between_workers(redis_url: str) -> None:
 
 async def test_unreachable_redis_degrades_to_sending_queries_in_full() -> None:
     document = "{ __typename }"
-    persisted_queries = PersistedQueries(RedisStore("redis://127.0.0.1:9/0", ttl_seconds=60))
+    persisted_queries = PersistedQueries(
+        RedisStore("redis://127.0.0.1:9/0", ttl_seconds=60), **LIMITS
+    )
 
     assert await persisted_queries.resolve(document, persisted(document)) == document
     with pytest.raises(PersistedQueryNotFound):

@@ -5,9 +5,12 @@ A request's `extensions.persistedQuery` is `{"version": 1, "sha256Hash": "<hex>"
 With the hash alone the document comes from the store, or the answer is
 `PersistedQueryNotFound` and the client sends the document in full with the same
 hash; the server checks that the hash is the document's before storing it, so
-nobody can make a hash run another document. The store is a bounded in-process
-LRU, or Redis when `PERSISTED_QUERIES_STORAGE_URL` names it so that every worker
-shares what one of them learnt.
+nobody can make a hash run another document. Only documents that parse within
+MAX_TOKENS and fit PERSISTED_QUERY_MAX_BYTES are stored, so junk sent with its
+own hash costs no memory; a document that is not stored still runs when sent in
+full. The store is an in-process LRU bounded by entries and bytes, or Redis when
+`PERSISTED_QUERIES_STORAGE_URL` names it so that every worker shares what one of
+them learnt.
 
 With `TRUSTED_DOCUMENTS_PATH` set, only the documents in that manifest (sha256 ->
 document, written by `clients/typescript`'s `npm run manifest`) run, sent by hash
@@ -30,8 +33,10 @@ from typing import Protocol
 
 import coredis
 from coredis.exceptions import RedisError
+from graphql import DocumentNode
 
 from errors import BadUserInput, Forbidden, PersistedQueryNotFound
+from schema.limits import parse_document
 from settings import ConfigurationError, Settings
 
 logger = logging.getLogger("taskql.persisted_queries")
@@ -39,6 +44,9 @@ logger = logging.getLogger("taskql.persisted_queries")
 PROTOCOL_VERSION = 1
 HASH_FIELD = "extensions.persistedQuery.sha256Hash"
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# With PERSISTED_QUERY_MAX_BYTES capping each document, the in-process store
+# still holds hundreds of the largest, and thousands of typical, documents.
+MEMORY_STORE_MAX_BYTES = 4 * 1024 * 1024
 
 
 def sha256_hex(document: str) -> str:
@@ -54,10 +62,13 @@ class PersistedQueryStore(Protocol):
 
 
 class MemoryStore:
-    """Least recently used documents of this process, at most `capacity` of them."""
+    """Least recently used documents of this process: at most `capacity` of them,
+    and at most `max_bytes` of UTF-8 in all."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, max_bytes: int) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._documents: OrderedDict[str, str] = OrderedDict()
 
     async def get(self, sha256_hash: str) -> str | None:
@@ -67,13 +78,18 @@ class MemoryStore:
         return document
 
     async def put(self, sha256_hash: str, document: str) -> None:
+        if sha256_hash in self._documents:
+            self._documents.move_to_end(sha256_hash)
+            return
         self._documents[sha256_hash] = document
-        self._documents.move_to_end(sha256_hash)
-        while len(self._documents) > self._capacity:
-            self._documents.popitem(last=False)
+        self._bytes += len(document.encode())
+        while len(self._documents) > self._capacity or self._bytes > self._max_bytes:
+            _, forgotten = self._documents.popitem(last=False)
+            self._bytes -= len(forgotten.encode())
 
     async def close(self) -> None:
         self._documents.clear()
+        self._bytes = 0
 
 
 class RedisStore:
@@ -126,16 +142,25 @@ class PersistedQueries:
     """Turns a request's `query` and `extensions` into the document to execute."""
 
     def __init__(
-        self, store: PersistedQueryStore, *, trusted_documents: Mapping[str, str] | None = None
+        self,
+        store: PersistedQueryStore,
+        *,
+        max_document_bytes: int,
+        max_tokens: int,
+        trusted_documents: Mapping[str, str] | None = None,
     ) -> None:
         self._store = store
+        self._max_document_bytes = max_document_bytes
+        self._max_tokens = max_tokens
         self._trusted = trusted_documents
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersistedQueries:
         store: PersistedQueryStore
         if settings.persisted_queries_storage_url.startswith("memory://"):
-            store = MemoryStore(settings.persisted_queries_cache_size)
+            store = MemoryStore(
+                settings.persisted_queries_cache_size, max_bytes=MEMORY_STORE_MAX_BYTES
+            )
         else:
             store = RedisStore(
                 settings.persisted_queries_storage_url,
@@ -144,7 +169,12 @@ class PersistedQueries:
         trusted = None
         if settings.trusted_documents_path is not None:
             trusted = load_trusted_documents(Path(settings.trusted_documents_path))
-        return cls(store, trusted_documents=trusted)
+        return cls(
+            store,
+            max_document_bytes=settings.persisted_query_max_bytes,
+            max_tokens=settings.max_tokens,
+            trusted_documents=trusted,
+        )
 
     async def resolve(
         self, query: str | None, extensions: Mapping[str, object] | None
@@ -167,7 +197,7 @@ class PersistedQueries:
             raise BadUserInput("The sha256Hash is not the hash of the query.", field=HASH_FIELD)
         if self._trusted is not None:
             self._require_trusted(sha256_hash)
-        else:
+        elif self._worth_storing(query):
             await self._store.put(sha256_hash, query)
         return query
 
@@ -182,6 +212,12 @@ class PersistedQueries:
         if document is None:
             raise PersistedQueryNotFound
         return document
+
+    def _worth_storing(self, query: str) -> bool:
+        """Small enough, and parses within MAX_TOKENS (the parse is cached for execution)."""
+        if len(query.encode()) > self._max_document_bytes:
+            return False
+        return isinstance(parse_document(query, self._max_tokens), DocumentNode)
 
     def _require_trusted(self, sha256_hash: str) -> None:
         if self._trusted is not None and sha256_hash not in self._trusted:
