@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 
 import strawberry
 
@@ -22,6 +21,7 @@ from db.sessions import (
 )
 from db.users import create_user, find_user_by_email, set_password_hash
 from errors import BadUserInput, Unauthenticated
+from resolvers.text import is_storable_text
 from schema.auth import AuthPayload, LoginInput, SignupInput
 from schema.user import User
 
@@ -33,15 +33,6 @@ BAD_CREDENTIALS = "Invalid email or password."
 BAD_REFRESH_TOKEN = "Not a valid refresh token."  # noqa: S105 - a message
 
 
-def _is_storable_text(text: str) -> bool:
-    """Text every backend stores as given: valid UTF-8 without control characters."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return not any(unicodedata.category(character) == "Cc" for character in text)
-
-
 def _validate_email(email: str, *, field: str) -> str:
     email = email.strip()
     local, at, domain = email.rpartition("@")
@@ -51,7 +42,7 @@ def _validate_email(email: str, *, field: str) -> str:
         or "." not in domain
         or len(email) > MAX_EMAIL_LENGTH
         or " " in email
-        or not _is_storable_text(email)
+        or not is_storable_text(email)
     ):
         raise BadUserInput("Enter a valid email address.", field=field)
     return email
@@ -61,7 +52,7 @@ def _validate_name(name: str | None, *, field: str) -> str | None:
     if name is None:
         return None
     name = name.strip()
-    if len(name) > MAX_NAME_LENGTH or not _is_storable_text(name):
+    if len(name) > MAX_NAME_LENGTH or not is_storable_text(name):
         raise BadUserInput(
             f"Names are at most {MAX_NAME_LENGTH} characters, without control characters.",
             field=field,

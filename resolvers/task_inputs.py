@@ -8,6 +8,7 @@ from db.loaders import UserLoaders
 from db.task_writes import NewTask, TaskChanges
 from db.tasks import is_self_or_ancestor
 from errors import BadUserInput
+from resolvers.text import require_storable_text
 from schema.task import CreateTaskInput, Priority, UpdateTaskInput, aware, normalize_tags, task_pk
 
 MAX_TITLE_LENGTH = 200
@@ -19,15 +20,17 @@ def valid_title(title: str | None) -> str:
     clean = (title or "").strip()
     if not 1 <= len(clean) <= MAX_TITLE_LENGTH:
         raise BadUserInput(f"A title is 1 to {MAX_TITLE_LENGTH} characters.", field="title")
-    return clean
+    return require_storable_text(clean, field="title")
 
 
 def valid_description(description: str | None) -> str | None:
-    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+    if description is None:
+        return None
+    if len(description) > MAX_DESCRIPTION_LENGTH:
         raise BadUserInput(
             f"A description is at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
         )
-    return description
+    return require_storable_text(description, field="description", multiline=True)
 
 
 async def existing_parent(loaders: UserLoaders, parent_id: str) -> int:

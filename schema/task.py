@@ -7,7 +7,7 @@ dataloaders, so a page costs one query per relation, not one per task.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum, IntEnum
 
 import strawberry
@@ -16,6 +16,7 @@ from auth.context import Info, RequestContext
 from db.pagination import Ordering, Page, Position, SortField
 from db.tasks import TaskFilter, TaskRow
 from errors import BadUserInput, Unauthenticated
+from resolvers.text import require_storable_text
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import CursorCodec, PageInfo, page_request
 from schema.user import User
@@ -128,24 +129,32 @@ def normalize_tags(tags: Iterable[str], *, field: str) -> tuple[str, ...]:
         clean = tag.strip().lower()
         if not 1 <= len(clean) <= MAX_TAG_LENGTH:
             raise BadUserInput(f"Tags are 1 to {MAX_TAG_LENGTH} characters.", field=field)
-        normalized[clean] = None
+        normalized[require_storable_text(clean, field=field)] = None
     if len(normalized) > MAX_TAGS:
         raise BadUserInput(f"A task has at most {MAX_TAGS} tags.", field=field)
     return tuple(normalized)
 
 
 def aware(moment: datetime | None, *, field: str) -> datetime | None:
-    if moment is not None and moment.utcoffset() is None:
+    """`moment` in UTC; it needs an offset, and its UTC instant must fit in years 1 to 9999."""
+    if moment is None:
+        return None
+    if moment.utcoffset() is None:
         raise BadUserInput("Give a time zone offset, e.g. 2030-01-31T09:00:00Z.", field=field)
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadUserInput("Give a moment between years 1 and 9999 in UTC.", field=field) from None
 
 
 def task_filter(filter_input: TaskFilterInput | None) -> TaskFilter:
     if filter_input is None:
         return TaskFilter()
     search = filter_input.search
-    if search is not None and len(search) > MAX_SEARCH_LENGTH:
-        raise BadUserInput(f"Search at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    if search is not None:
+        if len(search) > MAX_SEARCH_LENGTH:
+            raise BadUserInput(f"Search at most {MAX_SEARCH_LENGTH} characters.", field="search")
+        require_storable_text(search, field="search", multiline=True)
     parent_id = None
     if filter_input.parent_id is not None:
         parent_id = task_pk(filter_input.parent_id)
