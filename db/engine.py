@@ -16,16 +16,22 @@ from settings import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine that survives a restarted database: pre-ping, recycle and bounded waits."""
+    """An engine that survives a restarted database: pre-ping, recycle and bounded waits.
+
+    Parameters are user data (titles, emails, password hashes), so errors and
+    echo logs never show them.
+    """
     if settings.uses_sqlite:
         engine = create_async_engine(
             settings.database_url,
+            hide_parameters=True,
             connect_args={"timeout": settings.db_connect_timeout_seconds},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         return engine
     return create_async_engine(
         settings.database_url,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

@@ -87,8 +87,12 @@ class TaskQuery:
 
     @strawberry.field(description="Objects by global id, in order; null for each one missing.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        info.context.require_user_id()
-        return list(await asyncio.gather(*(_node(info.context, each) for each in ids)))
+        context = info.context
+        context.require_user_id()
+        limit = context.settings.max_page_size
+        if len(ids) > limit:
+            raise BadUserInput(f"Ask for at most {limit} ids at once.", field="ids")
+        return list(await asyncio.gather(*(_node(context, each) for each in ids)))
 
 
 @strawberry.type
