@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
 
@@ -26,17 +26,50 @@ INTERNAL_MESSAGE = "Internal server error."
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
+# Failures of the connection itself, not of a statement: the database may answer again soon.
+_CONNECTION_FAILURES = (PoolTimeoutError, OSError)
+# PostgreSQL's SQLSTATEs for the same (asyncpg's ConnectionDoesNotExistError is 08003,
+# CannotConnectNowError 57P03): class 08 and an administrator or crash shutting it down.
+_CONNECTION_SQLSTATE_CLASS = "08"
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+_LOGGED_MESSAGE_LENGTH = 200
+
+
 def database_unavailable(error: BaseException | None) -> bool:
-    """True for a database that is down, unreachable, timing out, or a pool that is exhausted."""
+    """True for a database that is down, unreachable, restarting, or a pool that is exhausted.
+
+    Other driver errors (a statement with too many arguments, a missing table) are
+    bugs or bad requests, not an outage, so they stay unexpected (500, masked).
+    """
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, PoolTimeoutError | OperationalError | InterfaceError | OSError):
+        if isinstance(error, _CONNECTION_FAILURES):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate.startswith(_CONNECTION_SQLSTATE_CLASS) or sqlstate in _SHUTDOWN_SQLSTATES
+        ):
             return True
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def describe_failure(error: BaseException) -> str:
+    """The exception's class and the first line of its driver message, for the server log.
+
+    SQLAlchemy's own message appends the SQL and its parameters, so the driver's
+    original message is used instead, and cut short.
+    """
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(original).strip().splitlines()
+    message = lines[0][:_LOGGED_MESSAGE_LENGTH] if lines else ""
+    name = type(error).__name__
+    if original is not error:
+        name = f"{name} ({type(original).__module__}.{type(original).__name__})"
+    return f"{name}: {message}"
 
 
 def as_domain_error(error: BaseException | None) -> TaskqlError | None:
@@ -86,7 +119,7 @@ class ErrorCodes(SchemaExtension):
                 logger.warning(
                     "database unavailable (request %s): %s",
                     self._request_id(),
-                    type(original).__name__,
+                    describe_failure(error.original_error or error),
                 )
             return _with_extensions(
                 error, domain_error.message, format_domain_error(domain_error)["extensions"]
@@ -102,9 +135,10 @@ class ErrorCodes(SchemaExtension):
             return error
         request_id = self._request_id()
         logger.error(
-            "unexpected error in %s (request %s)",
+            "unexpected error in %s (request %s): %s",
             ".".join(str(key) for key in error.path or ()) or "operation",
             request_id,
+            describe_failure(original or error),
             exc_info=original or error,
         )
         return _with_extensions(

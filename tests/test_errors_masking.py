@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import replace
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 import resolvers.tasks
 from tests.helpers import error_codes, post_graphql, signup
@@ -62,3 +66,72 @@ async def test_a_broken_session_factory_is_masked_too(
     )
     assert response.status_code == 500
     assert_masked(response.json(), "mask-2")
+
+
+def driver_error(orig: Exception, *, invalidated: bool = False) -> DBAPIError:
+    """A driver exception as SQLAlchemy's asyncpg dialect raises it: wrapped, with its cause."""
+    wrapper_class = InterfaceError if isinstance(orig, asyncpg.InterfaceError) else DBAPIError
+    wrapper = wrapper_class("INSERT ...", {}, orig, connection_invalidated=invalidated)
+    wrapper.__cause__ = orig
+    return wrapper
+
+
+TOO_MANY_ARGUMENTS = "the number of query arguments cannot exceed 32767"
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (driver_error(asyncpg.InterfaceError(TOO_MANY_ARGUMENTS)), "INTERNAL_SERVER_ERROR"),
+        (driver_error(asyncpg.InternalClientError("bad bind")), "INTERNAL_SERVER_ERROR"),
+        (
+            OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x")),
+            "INTERNAL_SERVER_ERROR",
+        ),
+        (driver_error(asyncpg.InterfaceError("gone"), invalidated=True), "SERVICE_UNAVAILABLE"),
+        (driver_error(asyncpg.ConnectionDoesNotExistError("lost")), "SERVICE_UNAVAILABLE"),
+        (driver_error(asyncpg.CannotConnectNowError("starting")), "SERVICE_UNAVAILABLE"),
+        (ConnectionRefusedError(111, "refused"), "SERVICE_UNAVAILABLE"),
+        (ConnectionResetError(104, "reset"), "SERVICE_UNAVAILABLE"),
+        (PoolTimeoutError("QueuePool limit reached"), "SERVICE_UNAVAILABLE"),
+    ],
+    ids=[
+        "too-many-arguments",
+        "internal-client-error",
+        "sqlite-operational",
+        "connection-invalidated",
+        "connection-does-not-exist",
+        "cannot-connect-now",
+        "connection-refused",
+        "connection-reset",
+        "pool-timeout",
+    ],
+)
+async def test_only_connection_failures_are_service_unavailable(
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+    code: str,
+) -> None:
+    token = (await signup(client, "driver@example.com"))["accessToken"]
+
+    async def failing(*_: object, **__: object) -> object:
+        raise failure
+
+    monkeypatch.setattr(resolvers.tasks, "insert_task", failing)
+    with caplog.at_level(logging.WARNING, logger="taskql.errors"):
+        response = await post_graphql(
+            client, CREATE, token=token, headers={"X-Request-ID": "driver-1"}
+        )
+
+    body = response.json()
+    assert error_codes(body) == [code]
+    if code == "INTERNAL_SERVER_ERROR":
+        assert response.status_code == 200
+        assert_masked(body, "driver-1")
+    else:
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+    assert type(failure).__name__ in caplog.text
+    assert "driver-1" in caplog.text

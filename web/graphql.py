@@ -43,7 +43,12 @@ from strawberry.types.graphql import OperationType
 
 from auth.context import RequestContext, Services, get_context, services_of
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
-from schema.errors import as_domain_error, format_domain_error, format_unexpected_error
+from schema.errors import (
+    as_domain_error,
+    describe_failure,
+    format_domain_error,
+    format_unexpected_error,
+)
 from schema.limits import parse_document
 from settings import Settings
 from web.metrics import record_operation
@@ -351,7 +356,9 @@ class GraphQLEndpoint:
             logger.error("unexpected error (request %s)", request_id, exc_info=error)
             formatted = format_unexpected_error(request_id)
         else:
-            logger.warning("%s (request %s)", domain_error.code, request_id)
+            logger.warning(
+                "%s (request %s): %s", domain_error.code, request_id, describe_failure(error)
+            )
             formatted = format_domain_error(domain_error)
         retry_after = (
             domain_error.retry_after if isinstance(domain_error, ServiceUnavailable) else None
