@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, insert, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Task, TaskTag
+from db.models import Task, TaskTag, User
 from db.tasks import TASK_COLUMNS, TaskRow
 from db.types import utcnow
 
@@ -36,6 +36,27 @@ class TaskChanges:
     values: dict[str, Any] = field(default_factory=dict)
     completed: bool | None = None
     tags: Sequence[str] | None = None
+
+
+async def lock_owner_tasks(session: AsyncSession, *, owner_id: int) -> None:
+    """Hold off other re-parenting of the owner's tasks until this transaction ends.
+
+    Two moves that are each acyclic alone (A under B, B under A) make a cycle
+    together when both check before either writes; taken before the cycle
+    check, this lock makes the second one check after the first has committed.
+    PostgreSQL locks the owner's row. SQLite has one writer at a time: a no-op
+    UPDATE makes this transaction that writer now, so its later reads see every
+    committed move.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(User.id).where(User.id == owner_id).with_for_update())
+    else:
+        await session.execute(
+            update(User)
+            .where(User.id == owner_id)
+            .values(id=User.id)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> TaskRow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from strawberry import UNSET
 
 from db.loaders import UserLoaders
-from db.task_writes import NewTask, TaskChanges
+from db.task_writes import NewTask, TaskChanges, lock_owner_tasks
 from db.tasks import is_self_or_ancestor
 from errors import BadUserInput
 from resolvers.text import require_storable_text
@@ -84,6 +84,7 @@ async def _new_parent(loaders: UserLoaders, *, task_id: int, parent_id: str | No
         return None
     pk = await existing_parent(loaders, parent_id)
     async with loaders.lock:
+        await lock_owner_tasks(loaders.session, owner_id=loaders.user_id)
         cycle = await is_self_or_ancestor(
             loaders.session, owner_id=loaders.user_id, task_id=task_id, of_task_id=pk
         )
