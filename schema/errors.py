@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
@@ -24,6 +24,9 @@ logger = logging.getLogger("taskql.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+_VARIABLE_PATH = re.compile(
+    r"^Variable '\$(?P<name>\w+)' has invalid value(?: at (?P<path>(?:\.\w+|\[\d+\])+))?:"
+)
 
 
 # Failures of the connection itself, not of a statement: the database may answer again soon.
@@ -130,7 +133,11 @@ class ErrorCodes(SchemaExtension):
         if (original is None or isinstance(original, GraphQLError)) and error.path is None:
             code = "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
             message = _SUGGESTION.sub("", error.message) if self.hide_suggestions else error.message
-            return _with_extensions(error, message, {"code": code, **(error.extensions or {})})
+            extensions: dict[str, object] = {"code": code, **(error.extensions or {})}
+            field = _coerced_variable_field(error)
+            if field is not None:
+                extensions["field"] = field
+            return _with_extensions(error, message, extensions)
         if original is None and error.extensions and "code" in error.extensions:
             return error
         request_id = self._request_id()
@@ -147,6 +154,22 @@ class ErrorCodes(SchemaExtension):
 
     def _request_id(self) -> str:
         return str(getattr(self.execution_context.context, "request_id", ""))
+
+
+def _coerced_variable_field(error: GraphQLError) -> str | None:
+    """`input.tags[1]` for a variable that did not coerce: its name and the path inside it.
+
+    graphql-core names the path only in the message ("Variable '$input' has
+    invalid value at .tags[1]: ..."), so it is read from there.
+    """
+    node = error.nodes[0] if error.nodes else None
+    if not isinstance(node, VariableDefinitionNode):
+        return None
+    name = node.variable.name.value
+    path = _VARIABLE_PATH.match(error.message)
+    if path is None or path["name"] != name:
+        return name
+    return name + (path["path"] or "")
 
 
 def _with_extensions(

@@ -118,6 +118,24 @@ async def test_variables_that_do_not_coerce_are_bad_user_input(client: httpx.Asy
     assert modern.headers["content-type"].startswith(GRAPHQL_RESPONSE)
 
 
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"i": {"title": 5}}, "i.title"),
+        ({"i": {"title": "t", "tags": ["ok", 7]}}, "i.tags[1]"),
+        ({"i": "not an object"}, "i"),
+        ({}, "i"),
+    ],
+)
+async def test_variable_coercion_errors_name_the_field(
+    client: httpx.AsyncClient, variables: dict[str, Any], field: str
+) -> None:
+    query = "mutation M($i: CreateTaskInput!) { createTask(input: $i) { id } }"
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    body = assert_json_errors(response, 200, "BAD_USER_INPUT")
+    assert body["errors"][0]["extensions"]["field"] == field
+
+
 async def test_missing_query_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"qeury": "{ __typename }"})
     assert_json_errors(response, 400, "GRAPHQL_PARSE_FAILED")
