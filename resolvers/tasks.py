@@ -18,6 +18,7 @@ from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
 from schema.node import Node, from_global_id, to_global_id
 from schema.task import (
     CreateTaskInput,
+    RelayArguments,
     Task,
     TaskConnection,
     TaskFilterInput,
@@ -73,10 +74,7 @@ class TaskQuery:
         return await task_connection(
             info,
             owner_id=info.context.require_user_id(),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            relay=RelayArguments(first, after, last, before),
             filter_input=filter,
             order_by=order_by,
         )

@@ -7,13 +7,14 @@ dataloaders, so a page costs one query per relation, not one per task.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 
 import strawberry
 
 from auth.context import Info, RequestContext
-from db.pagination import Ordering, Page, Position, SortField
+from db.pagination import Ordering, Page, PageRequest, Position, SortField
 from db.tasks import TaskFilter, TaskRow
 from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
@@ -177,10 +178,32 @@ def ordering(order_by: TaskOrderInput | None) -> Ordering:
     return Ordering(order_by.field.value, order_by.direction is OrderDirection.DESC)
 
 
-def cursor_codec(context: RequestContext, owner_id: int, task_ordering: Ordering) -> CursorCodec:
-    return CursorCodec(
-        secret=context.settings.signing_key, user_id=owner_id, ordering=task_ordering
-    )
+@dataclass(frozen=True, slots=True)
+class RelayArguments:
+    """A connection field's Relay arguments as the client sent them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def page(
+        self, context: RequestContext, *, owner_id: int, task_ordering: Ordering
+    ) -> tuple[CursorCodec, PageRequest]:
+        """The owner's cursor codec, and these arguments validated into a page request."""
+        codec = CursorCodec(
+            secret=context.settings.signing_key, user_id=owner_id, ordering=task_ordering
+        )
+        request = page_request(
+            settings=context.settings,
+            codec=codec,
+            ordering=task_ordering,
+            first=self.first,
+            after=self.after,
+            last=self.last,
+            before=self.before,
+        )
+        return codec, request
 
 
 @strawberry.type(description="A to-do item of the viewer's. Other users' tasks do not exist.")
@@ -247,15 +270,8 @@ class Task(Node):
     ) -> TaskConnection:
         context = info.context
         loaders = context.loaders.for_user(self.owner_pk)
-        codec = cursor_codec(context, self.owner_pk, DEFAULT_ORDERING)
-        request = page_request(
-            settings=context.settings,
-            codec=codec,
-            ordering=DEFAULT_ORDERING,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        codec, request = RelayArguments(first, after, last, before).page(
+            context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
         )
         page = await loaders.subtask_page.load((self.pk, request))
         pk = self.pk
@@ -319,10 +335,7 @@ async def task_connection(
     info: Info,
     *,
     owner_id: int,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    relay: RelayArguments,
     filter_input: TaskFilterInput | None,
     order_by: TaskOrderInput | None,
 ) -> TaskConnection:
@@ -333,16 +346,7 @@ async def task_connection(
     context = info.context
     loaders = context.loaders.for_user(owner_id)
     task_ordering = ordering(order_by)
-    codec = cursor_codec(context, owner_id, task_ordering)
-    request = page_request(
-        settings=context.settings,
-        codec=codec,
-        ordering=task_ordering,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+    codec, request = relay.page(context, owner_id=owner_id, task_ordering=task_ordering)
     conditions = task_filter(filter_input)
     page = await loaders.task_page(conditions, request)
     return TaskConnection.from_page(

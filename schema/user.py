@@ -46,15 +46,12 @@ class User(Node):
         filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = None,  # noqa: A002
         order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = None,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.task")]:
-        from schema.task import task_connection  # noqa: PLC0415 - schema.task imports this module
+        from schema.task import RelayArguments, task_connection  # noqa: PLC0415 - schema.task imports this module
 
         return await task_connection(
             info,
             owner_id=self.pk,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            relay=RelayArguments(first, after, last, before),
             filter_input=filter,
             order_by=order_by,
         )
