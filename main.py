@@ -82,6 +82,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
+    # The last middleware added is the outermost. CORS wraps the transport limits
+    # so that a browser can read their 413 and 431 refusals.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_authorization_bytes=settings.max_authorization_header_bytes,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,11 +99,6 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(
-        RequestLimitsMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        max_authorization_bytes=settings.max_authorization_header_bytes,
-    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
