@@ -26,8 +26,8 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -70,32 +70,76 @@ def _plain_leaves(schema: GraphQLSchema) -> LeafIndex:
     return index
 
 
+def _read(leaf: PlainLeaf, source: Any) -> Any:
+    """The leaf's output value, or _MISSING when graphql-core must handle it."""
+    value = getattr(source, leaf.attribute, _MISSING)
+    if value is None:
+        return None if leaf.nullable else _MISSING
+    if value is _MISSING:
+        return _MISSING
+    try:
+        coerced = leaf.coerce(value)
+    except Exception:
+        return _MISSING
+    return _MISSING if coerced is None or coerced is Undefined else coerced
+
+
 class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def execute_field(
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        middleware = self.middleware_manager
+        self._leaves: LeafIndex = (
+            {} if middleware is not None and middleware.middlewares else _plain_leaves(self.schema)
+        )
+
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
-    ) -> Any:
-        node = field_details_list[0].node
-        leaf = None
-        if not node.arguments and not (
-            self.middleware_manager and self.middleware_manager.middlewares
-        ):
-            leaf = _plain_leaves(self.schema).get((parent_type.name, node.name.value))
-        if leaf is not None:
-            value = getattr(source, leaf.attribute, _MISSING)
-            if value is None and leaf.nullable:
-                return None
-            if value is not None and value is not _MISSING:
-                try:
-                    coerced = leaf.coerce(value)
-                except Exception:
-                    coerced = None
-                if coerced is not None and coerced is not Undefined:
-                    return coerced
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's `execute_fields`, with plain leaves read in line."""
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        leaves = self._leaves
+        type_name = parent_type.name
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                leaf = None if node.arguments else leaves.get((type_name, node.name.value))
+                if leaf is not None:
+                    value = _read(leaf, source_value)
+                    if value is not _MISSING:
+                        results[response_name] = value
+                        continue
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, type_name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if self.is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._await_fields(results, awaitable_fields)
+
+    async def _await_fields(
+        self, results: dict[str, Any], awaitable_fields: list[str]
+    ) -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+            return results
+        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
