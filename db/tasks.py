@@ -106,15 +106,21 @@ def _page_statement(
 async def task_page(
     session: AsyncSession, *, owner_id: int, task_filter: TaskFilter, request: PageRequest
 ) -> Page[TaskRow]:
-    """One page of the owner's tasks: one statement, plus one index probe when a cursor is given."""
+    """One page of the owner's tasks, in one statement.
+
+    With a cursor, whether rows lie beyond it on the other side rides along as
+    an uncorrelated EXISTS column, which both databases evaluate once; only an
+    empty page needs it asked separately.
+    """
     conditions = filter_conditions(owner_id, task_filter)
-    result = await session.execute(_page_statement(conditions, request))
-    rows = result.all()
+    statement = _page_statement(conditions, request)
     outside = outside_conditions(request)
-    beyond = False
-    if outside is not None:
-        beyond = bool(await session.scalar(select(exists().where(*conditions, outside))))
-    return page_from_rows(request, rows, outside=beyond)
+    if outside is None:
+        return page_from_rows(request, (await session.execute(statement)).all(), outside=False)
+    beyond_cursor = exists().where(*conditions, outside).correlate(None)
+    rows = (await session.execute(statement.add_columns(beyond_cursor.label("beyond")))).all()
+    beyond = rows[0].beyond if rows else await session.scalar(select(beyond_cursor))
+    return page_from_rows(request, rows, outside=bool(beyond))
 
 
 async def count_tasks(session: AsyncSession, *, owner_id: int, task_filter: TaskFilter) -> int:

@@ -78,3 +78,27 @@ async def test_many_task_aliases_are_one_statement(
     task_reads = [s for s in statements if "FROM tasks" in s]
     assert len(task_reads) == 1
     assert len(statements) == 2  # the token's session check, then every alias at once
+
+
+PAGE_AFTER = """
+query($after: String) {
+  tasks(first: 10, after: $after) {
+    edges { node { title } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}
+"""
+
+
+async def test_a_page_after_a_cursor_is_one_statement_with_its_page_info(
+    client: httpx.AsyncClient, token: str, engine: Any
+) -> None:
+    first = await graphql(client, PAGE_AFTER, {"after": None}, token=token)
+    cursor = first["data"]["tasks"]["pageInfo"]["endCursor"]
+    with count_statements(engine) as statements:
+        body = await graphql(client, PAGE_AFTER, {"after": cursor}, token=token)
+    page_info = body["data"]["tasks"]["pageInfo"]
+    assert page_info["hasPreviousPage"] is True
+    assert page_info["hasNextPage"] is True
+    # The token's session check and the page itself, hasPreviousPage included.
+    assert len(statements) == 2, statements
