@@ -115,11 +115,19 @@ def strictly_before(ordering: Ordering, position: Position) -> ColumnElement[boo
 
 
 def at_or_before(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    return or_(strictly_before(ordering, position), Task.id == position.id)
+    return at_or_after(ordering.reversed(), position)
 
 
 def at_or_after(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    return or_(strictly_after(ordering, position), Task.id == position.id)
+    """Rows from `position` on; an inclusive row-value bound where no null is involved,
+    so that the probe is an index range too."""
+    if position.value is None or ordering.field.nullable:
+        return or_(strictly_after(ordering, position), Task.id == position.id)
+    key = tuple_(ordering.field.column, Task.id)
+    bound = tuple_(
+        literal(position.value, ordering.field.column.type), literal(position.id, Task.id.type)
+    )
+    return key <= bound if ordering.descending else key >= bound
 
 
 def window_conditions(request: PageRequest) -> list[ColumnElement[bool]]:

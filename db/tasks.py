@@ -109,7 +109,7 @@ async def task_page(
     """One page of the owner's tasks, in one statement.
 
     With a cursor, whether rows lie beyond it on the other side rides along as
-    an uncorrelated EXISTS column, which both databases evaluate once; only an
+    an uncorrelated subquery column, which both databases evaluate once; only an
     empty page needs it asked separately.
     """
     conditions = filter_conditions(owner_id, task_filter)
@@ -117,10 +117,20 @@ async def task_page(
     outside = outside_conditions(request)
     if outside is None:
         return page_from_rows(request, (await session.execute(statement)).all(), outside=False)
-    beyond_cursor = exists().where(*conditions, outside).correlate(None)
-    rows = (await session.execute(statement.add_columns(beyond_cursor.label("beyond")))).all()
-    beyond = rows[0].beyond if rows else await session.scalar(select(beyond_cursor))
-    return page_from_rows(request, rows, outside=bool(beyond))
+    # A scalar subquery, not EXISTS: PostgreSQL drops ORDER BY and LIMIT inside
+    # EXISTS and may then scan the table; ordered and limited, it walks the index
+    # from the cursor and stops at the first row.
+    nearest_outside = (
+        select(Task.id)
+        .where(*conditions, outside)
+        .order_by(*order_clauses(fetch_ordering(request).reversed()))
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    rows = (await session.execute(statement.add_columns(nearest_outside.label("beyond")))).all()
+    beyond = rows[0].beyond if rows else await session.scalar(select(nearest_outside))
+    return page_from_rows(request, rows, outside=beyond is not None)
 
 
 async def count_tasks(session: AsyncSession, *, owner_id: int, task_filter: TaskFilter) -> int:
