@@ -24,11 +24,11 @@ from db import migrate
 from db.models import Base
 from main import create_app
 from settings import Settings, load_settings
+from tests.helpers import TEST_SECRET
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 DEFAULT_PASSWORD = "correct horse battery"
+TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 
 
 async def post_graphql(

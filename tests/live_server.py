@@ -13,8 +13,22 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers import TEST_SECRET
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+def sqlite_env(database: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Settings for a live taskql on its own SQLite file, migrated at start, test-fast bcrypt."""
+    return {
+        "APP_ENV": "test",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "AUTO_MIGRATE": "true",
+        "JWT_SECRET": TEST_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        **(overrides or {}),
+    }
 
 
 def free_port() -> int:

@@ -12,8 +12,7 @@ import coredis
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.helpers import DEFAULT_PASSWORD, error_codes, graphql, post_graphql, signup
+from tests.helpers import DEFAULT_PASSWORD, TEST_SECRET, error_codes, graphql, post_graphql, signup
 from tests.live_server import live_server
 from tests.test_auth_sessions import CHANGE_PASSWORD, LOGIN, REFRESH, SIGNUP_TOKEN
 

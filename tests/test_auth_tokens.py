@@ -17,8 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.helpers import error_codes, post_graphql, signup
+from tests.helpers import TEST_SECRET, error_codes, post_graphql, signup
 from tests.test_auth_sessions import ME, REFRESH, SIGNUP_TOKEN
 
 CHALLENGE = 'Bearer error="invalid_token"'

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.live_server import ROOT, live_server
+from tests.live_server import ROOT, live_server, sqlite_env
 from tests.node_tools import ensure_npm_packages, require_tool
 
 CLIENTS = ROOT / "clients" / "typescript"
@@ -48,16 +47,14 @@ def generated_types() -> Path:
 @pytest.fixture(scope="module")
 def taskql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("frontend") / "taskql.db"
-    env = {
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "AUTO_MIGRATE": "true",
-        "JWT_SECRET": TEST_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "ACCESS_TOKEN_TTL_SECONDS": "2",
-        "RATE_LIMIT_PER_ADDRESS": "1000/minute",
-        "RATE_LIMIT_PER_ACCOUNT": "1000/minute",
-    }
+    env = sqlite_env(
+        database,
+        {
+            "ACCESS_TOKEN_TTL_SECONDS": "2",
+            "RATE_LIMIT_PER_ADDRESS": "1000/minute",
+            "RATE_LIMIT_PER_ACCOUNT": "1000/minute",
+        },
+    )
     with live_server(env) as (base_url, _process):
         yield base_url
 

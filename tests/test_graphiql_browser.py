@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
 from tests.helpers import DEFAULT_PASSWORD
-from tests.live_server import ROOT, live_server
+from tests.live_server import ROOT, live_server, sqlite_env
 from tests.node_tools import ensure_npm_packages, require_tool
 
 GRAPHIQL_PACKAGE = ROOT / "clients" / "graphiql"
@@ -29,14 +28,7 @@ EMAIL = "browser@example.com"
 def graphiql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ensure_npm_packages(GRAPHIQL_PACKAGE)
     database = tmp_path_factory.mktemp("graphiql") / "taskql.db"
-    env = {
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "AUTO_MIGRATE": "true",
-        "JWT_SECRET": TEST_SECRET,
-        "BCRYPT_ROUNDS": "4",
-    }
-    with live_server(env) as (base_url, _process):
+    with live_server(sqlite_env(database)) as (base_url, _process):
         yield base_url
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.conftest import TEST_SECRET
-from tests.live_server import live_server
+from tests.live_server import live_server, sqlite_env
 from tests.node_tools import ensure_npm_packages, require_tool
 
 AUDIT_DIR = Path(__file__).parent / "http_audit"
@@ -18,13 +17,7 @@ AUDIT_COUNT = 61
 def test_graphql_http_audit_passes_every_check(tmp_path: Path) -> None:
     node = require_tool("node")
     ensure_npm_packages(AUDIT_DIR)
-    env = {
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}",
-        "AUTO_MIGRATE": "true",
-        "JWT_SECRET": TEST_SECRET,
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sqlite_env(tmp_path / "audit.db", {"LOG_LEVEL": "WARNING"})
     with live_server(env) as (base_url, _):
         audit = subprocess.run(
             [node, "audit.mjs", f"{base_url}/graphql"],

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TEST_SECRET
-from tests.live_server import live_server
+from tests.live_server import live_server, sqlite_env
 
 SIGNUP = (
     'mutation S($e: String!) { signup(input: {email: $e, password: "correct horse battery"})'
@@ -18,16 +17,15 @@ SIGNUP = (
 
 
 async def test_sigterm_lets_ten_in_flight_requests_finish(tmp_path: Path) -> None:
-    env = {
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shutdown.db'}",
-        "AUTO_MIGRATE": "true",
-        "JWT_SECRET": TEST_SECRET,
-        # Slow hashing keeps the ten signups in flight when the signal arrives.
-        "BCRYPT_ROUNDS": "13",
-        "RATE_LIMIT_PER_ADDRESS": "1000/minute",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sqlite_env(
+        tmp_path / "shutdown.db",
+        {
+            # Slow hashing keeps the ten signups in flight when the signal arrives.
+            "BCRYPT_ROUNDS": "13",
+            "RATE_LIMIT_PER_ADDRESS": "1000/minute",
+            "LOG_LEVEL": "WARNING",
+        },
+    )
     with live_server(env) as (base_url, process):
         no_reuse = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=base_url, limits=no_reuse, timeout=60) as http:
