@@ -9,6 +9,7 @@ taskql test [PYTEST_ARGS...]
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,28 @@ ROOT = Path(__file__).resolve().parent
 SCHEMA_FILE = ROOT / "schema.graphql"
 
 
+def _build_graphiql_if_possible() -> None:
+    """GraphiQL's assets come from npm; build them on first serve when npm is here."""
+    from settings import ConfigurationError, load_settings  # noqa: PLC0415
+    from web.graphiql import GRAPHIQL_DIST  # noqa: PLC0415
+
+    try:
+        production = load_settings().is_production
+    except ConfigurationError:
+        return  # main:app reports it, in one line, as it starts
+    npm = shutil.which("npm")
+    if production or npm is None or (GRAPHIQL_DIST / "graphiql.js").is_file():
+        return
+    print("==> building GraphiQL's assets (npm ci --prefix clients/graphiql)", flush=True)  # noqa: T201
+    subprocess.call(  # noqa: S603 - fixed argv; a failure leaves the page's build hint
+        [npm, "ci", "--prefix", str(ROOT / "clients" / "graphiql"), "--no-audit", "--no-fund"]
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only this command needs it
 
+    _build_graphiql_if_possible()
     uvicorn.run(
         "main:app",
         host=args.host,
