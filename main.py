@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -35,6 +36,23 @@ from web.persisted_queries import PersistedQueries
 logger = logging.getLogger("taskql")
 
 
+# A young generation this size is collected ~15x less often than the default 700
+# allocations, and older generations rarely; requests allocate many short-lived
+# objects (rows, result dicts) that die young either way.
+GC_THRESHOLDS = (10_000, 50, 100)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built at start-up (schema, models, pools) out of the collector's sight.
+
+    Full collections otherwise walk the whole long-lived heap over and over while
+    requests run (gc.freeze, Python 3.7+); measured in bench/README.md.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(settings)
     persisted_queries = PersistedQueries.from_settings(settings)
@@ -58,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
         )
+        freeze_startup_heap()
         try:
             yield
         finally:

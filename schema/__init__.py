@@ -18,7 +18,7 @@ from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.authentication import BadTokenRefusal
 from schema.errors import ErrorCodes
-from schema.execution import PlainLeafExecutionContext
+from schema.execution import PlainFieldExecutionContext
 from schema.limits import DisableIntrospection, DocumentLimits, Limits
 from schema.node import Node
 from settings import Settings
@@ -66,7 +66,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Node],
         extensions=extensions,
-        execution_context_class=PlainLeafExecutionContext,
+        execution_context_class=PlainFieldExecutionContext,
     )
 
 

@@ -1,96 +1,307 @@
-"""A shorter path through graphql-core's executor for plain leaf fields.
+"""A shorter path through graphql-core's executor for plain fields.
 
-Most of a task page is leaf fields read straight off an object (`title`,
-`completed`, `createdAt`...). graphql-core builds a resolve-info object, runs
-Strawberry's resolver wrapper and walks its completion machinery for each one;
-on a 20-task page that is most of the request's CPU time. For a field that
-Strawberry itself marks basic (no resolver, no permission, no field extension)
-whose type is a scalar or enum, and with no resolver middleware in play, the
-value is read and coerced here directly. Anything unusual (a null where the
-schema forbids it, a value the scalar refuses) takes graphql-core's own path,
-so errors stay exactly as graphql-core reports them.
+Most of a task page is fields read straight off an object: `edges`, `node`,
+`title`, `completed`, `createdAt`... graphql-core builds a path, a resolve-info
+object and Strawberry's resolver wrapper for each of them, and walks its
+completion machinery once per object and once per value; on a 20-task page that
+is most of the request's CPU time.
+
+A *plain* field is one Strawberry marks basic (no resolver, no permission, no
+field extension), or a synchronous method marked `PURE` that needs nothing but
+`self`. A plain field without arguments or directives whose whole selection is
+plain too (leaves, objects of a concrete type, lists of them) is completed here
+by a small reader built once per selection: attribute reads, exact-type checks
+for the built-in scalars, and the scalar's own coercion otherwise.
+
+Anything unusual in such a subtree (a null where the schema forbids one, a value
+a scalar refuses, an object of the wrong type, a pure method that raises) makes
+the reader give up, and the field takes graphql-core's own path from the start.
+Plain reads have no side effects, so doing them twice is harmless, and errors and
+null propagation stay exactly as graphql-core reports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum, EnumMeta
+from math import isfinite
+from typing import Any, Final
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+PURE: Final = "taskql.pure"
+"""Field metadata key: `strawberry.field(metadata={PURE: True})` on a synchronous
+method that only reads `self`, has no side effects and may safely run twice."""
+
+_MISSING: Any = object()
+Reader = Callable[[Any], Any]
+"""source -> the raw value, or _MISSING."""
+Completer = Callable[[Any], Any]
+"""raw value -> the response value, or _MISSING when graphql-core must take over."""
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
-class PlainLeaf:
-    attribute: str
-    coerce: Callable[[Any], Any]
-    nullable: bool
+class PlainField:
+    read: Reader
+    type: GraphQLOutputType
+    leaf: Completer | None
+    """The completer of a leaf field, built once per schema; None for objects and lists."""
 
 
-_MISSING = object()
-LeafIndex = dict[tuple[str, str], PlainLeaf]
-_indexes: WeakKeyDictionary[GraphQLSchema, LeafIndex] = WeakKeyDictionary()
+FieldIndex = dict[tuple[str, str], PlainField]
+_indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
 
 
-def _plain_leaves(schema: GraphQLSchema) -> LeafIndex:
-    """(type name, field name) -> how to read it, for every basic nullable-or-not leaf field."""
-    index = _indexes.get(schema)
-    if index is not None:
-        return index
-    index = {}
-    for type_name, graphql_type in schema.type_map.items():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        for field_name, field in graphql_type.fields.items():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            resolver_is_default = getattr(field.resolve, "_is_default", False)
-            nullable = not isinstance(field.type, GraphQLNonNull)
-            field_type = field.type if nullable else field.type.of_type
-            if definition is None or not resolver_is_default or not is_leaf_type(field_type):
-                continue
-            leaf_type: GraphQLLeafType = field_type
-            index[type_name, field_name] = PlainLeaf(
-                attribute=definition.python_name,
-                coerce=leaf_type.coerce_output_value,
-                nullable=nullable,
-            )
-    _indexes[schema] = index
-    return index
+def _attribute_reader(name: str) -> Reader:
+    def read(source: Any) -> Any:
+        return getattr(source, name, _MISSING)
+
+    return read
 
 
-def _read(leaf: PlainLeaf, source: Any) -> Any:
-    """The leaf's output value, or _MISSING when graphql-core must handle it."""
-    value = getattr(source, leaf.attribute, _MISSING)
-    if value is None:
-        return None if leaf.nullable else _MISSING
-    if value is _MISSING:
-        return _MISSING
+def _pure_reader(function: Callable[[Any], Any]) -> Reader:
+    def read(source: Any) -> Any:
+        try:
+            return function(source)
+        except Exception:  # graphql-core's path runs it again and reports the error
+            return _MISSING
+
+    return read
+
+
+def _reader(definition: StrawberryField) -> Reader | None:
+    if definition.extensions:
+        return None
+    resolver = definition.base_resolver
+    if resolver is None:
+        return _attribute_reader(definition.python_name)
+    pure = definition.metadata.get(PURE) is True
+    only_self = resolver.self_parameter is not None and not (
+        resolver.arguments
+        or resolver.info_parameter
+        or resolver.root_parameter
+        or resolver.parent_parameter
+    )
+    function = resolver.wrapped_func
+    if pure and only_self and not resolver.is_async and callable(function):
+        return _pure_reader(function)
+    return None
+
+
+def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
     try:
-        coerced = leaf.coerce(value)
+        coerced = coerce(value)
     except Exception:
         return _MISSING
     return _MISSING if coerced is None or coerced is Undefined else coerced
 
 
-class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+def _leaf_completer(leaf_type: GraphQLLeafType) -> Completer:
+    """Exact built-in types pass through; anything else goes through the type's coercion."""
+    coerce = leaf_type.coerce_output_value
+    name = leaf_type.name
+    if name in {"String", "ID"}:
+
+        def complete_text(value: Any) -> Any:
+            return value if type(value) is str else _coerced(coerce, value)
+
+        return complete_text
+    if name == "Boolean":
+
+        def complete_boolean(value: Any) -> Any:
+            return value if type(value) is bool else _coerced(coerce, value)
+
+        return complete_boolean
+    if name == "Int":
+
+        def complete_int(value: Any) -> Any:
+            if type(value) is int and INT_MIN <= value <= INT_MAX:
+                return value
+            return _coerced(coerce, value)
+
+        return complete_int
+    if name == "Float":
+
+        def complete_float(value: Any) -> Any:
+            if type(value) is float and isfinite(value):
+                return value
+            return _coerced(coerce, value)
+
+        return complete_float
+    wrapped = getattr(leaf_type, "wrapped_cls", None)
+    if isinstance(leaf_type, GraphQLEnumType) and isinstance(wrapped, EnumMeta):
+        members: list[Enum] = list(wrapped)
+        names = {member: _coerced(coerce, member) for member in members}
+
+        def complete_enum(value: Any) -> Any:
+            if type(value) is wrapped:
+                return names[value]
+            return _coerced(coerce, value)
+
+        return complete_enum
+
+    def complete_scalar(value: Any) -> Any:
+        return _coerced(coerce, value)
+
+    return complete_scalar
+
+
+def _nullable(complete: Completer, field_type: GraphQLOutputType) -> Completer:
+    if isinstance(field_type, GraphQLNonNull):
+
+        def complete_non_null(value: Any) -> Any:
+            return _MISSING if value is None else complete(value)
+
+        return complete_non_null
+
+    def complete_nullable(value: Any) -> Any:
+        return None if value is None else complete(value)
+
+    return complete_nullable
+
+
+def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
+    """(type name, field name) -> how to read it, for every plain field of every object type."""
+    index = _indexes.get(schema)
+    if index is not None:
+        return index
+    index = {}
+    for type_name, graphql_type in schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType) or type_name.startswith("__"):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(definition, StrawberryField):
+                continue
+            read = _reader(definition)
+            if read is None:
+                continue
+            named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            leaf = None
+            if is_leaf_type(named):
+                leaf = _nullable(_leaf_completer(named), field.type)
+            index[type_name, field_name] = PlainField(read=read, type=field.type, leaf=leaf)
+    _indexes[schema] = index
+    return index
+
+
+class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
-        self._leaves: LeafIndex = (
-            {} if middleware is not None and middleware.middlewares else _plain_leaves(self.schema)
+        self._fields: FieldIndex = (
+            {} if middleware is not None and middleware.middlewares else _plain_fields(self.schema)
         )
+        # id(field details list) -> (the list, kept alive so its id is not reused; completer)
+        self._completers: dict[int, tuple[FieldDetailsList, Completer | None]] = {}
+
+    def _completer_for(
+        self, plain: PlainField, field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        if plain.leaf is not None:
+            return plain.leaf
+        cached = self._completers.get(id(field_details_list))
+        if cached is not None:
+            return cached[1]
+        completer = self._compile(plain.type, field_details_list)
+        self._completers[id(field_details_list)] = (field_details_list, completer)
+        return completer
+
+    def _compile(
+        self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        """A completer for a value of `field_type` selected by these fields, if all plain."""
+        named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        inner: Completer | None
+        if is_leaf_type(named):
+            inner = _leaf_completer(named)
+        elif isinstance(named, GraphQLList):
+            inner = self._compile_list(named, field_details_list)
+        elif isinstance(named, GraphQLObjectType):
+            inner = self._compile_object(named, field_details_list)
+        else:
+            inner = None  # interfaces and unions resolve their type: graphql-core's job
+        return None if inner is None else _nullable(inner, field_type)
+
+    def _compile_list(
+        self, list_type: GraphQLList[Any], field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        item = self._compile(list_type.of_type, field_details_list)
+        if item is None:
+            return None
+
+        def complete_list(value: Any) -> Any:
+            if not isinstance(value, list | tuple):
+                return _MISSING
+            completed = []
+            for element in value:
+                result = item(element)
+                if result is _MISSING:
+                    return _MISSING
+                completed.append(result)
+            return completed
+
+        return complete_list
+
+    def _compile_object(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages:
+            return None
+        readers: list[tuple[str, Reader, Completer]] = []
+        for response_name, sub_fields in grouped_field_set.items():
+            node = sub_fields[0].node
+            if any(details.node.directives for details in sub_fields):
+                return None
+            if node.name.value == "__typename":
+                readers.append((response_name, _typename_reader(object_type.name), _identity))
+                continue
+            key = (object_type.name, node.name.value)
+            plain = None if node.arguments else self._fields.get(key)
+            if plain is None:
+                return None
+            complete = plain.leaf or self._compile(plain.type, sub_fields)
+            if complete is None:
+                return None
+            readers.append((response_name, plain.read, complete))
+        is_type_of = object_type.is_type_of
+
+        def complete_object(value: Any) -> Any:
+            # Strawberry's is_type_of never looks at its info argument.
+            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                return _MISSING
+            result = {}
+            for response_name, read, complete in readers:
+                raw = read(value)
+                if raw is _MISSING:
+                    return _MISSING
+                completed = complete(raw)
+                if completed is _MISSING:
+                    return _MISSING
+                result[response_name] = completed
+            return result
+
+        return complete_object
 
     def execute_fields(
         self,
@@ -100,17 +311,21 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """graphql-core's `execute_fields`, with plain leaves read in line."""
+        """graphql-core's `execute_fields`, with plain fields completed in line."""
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
-        leaves = self._leaves
+        fields = self._fields
         type_name = parent_type.name
         try:
             for response_name, field_details_list in grouped_field_set.items():
                 node = field_details_list[0].node
-                leaf = None if node.arguments else leaves.get((type_name, node.name.value))
-                if leaf is not None:
-                    value = _read(leaf, source_value)
+                plain = (
+                    None
+                    if node.arguments or node.directives
+                    else fields.get((type_name, node.name.value))
+                )
+                if plain is not None:
+                    value = self._complete_plain(plain, field_details_list, source_value)
                     if value is not _MISSING:
                         results[response_name] = value
                         continue
@@ -133,6 +348,19 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._await_fields(results, awaitable_fields)
 
+    def _complete_plain(
+        self, plain: PlainField, field_details_list: FieldDetailsList, source_value: Any
+    ) -> Any:
+        if len(field_details_list) > 1 and any(
+            details.node.directives for details in field_details_list
+        ):
+            return _MISSING
+        complete = self._completer_for(plain, field_details_list)
+        if complete is None:
+            return _MISSING
+        raw = plain.read(source_value)
+        return _MISSING if raw is _MISSING else complete(raw)
+
     async def _await_fields(
         self, results: dict[str, Any], awaitable_fields: list[str]
     ) -> dict[str, Any]:
@@ -143,3 +371,14 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
         results.update(zip(awaitable_fields, awaited, strict=True))
         return results
+
+
+def _typename_reader(name: str) -> Reader:
+    def read(_source: Any) -> Any:
+        return name
+
+    return read
+
+
+def _identity(value: Any) -> Any:
+    return value

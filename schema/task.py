@@ -18,6 +18,7 @@ from db.pagination import Ordering, Page, PageRequest, Position, SortField
 from db.tasks import TaskFilter, TaskRow
 from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
+from schema.execution import PURE
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import CursorCodec, PageInfo, page_request
 from schema.user import User
@@ -286,7 +287,7 @@ class TaskEdge:
     position: strawberry.Private[Position]
     codec: strawberry.Private[CursorCodec]
 
-    @strawberry.field
+    @strawberry.field(metadata={PURE: True})
     def cursor(self) -> str:
         return self.codec.encode(self.position)
 

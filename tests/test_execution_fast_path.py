@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from schema.execution import PlainLeafExecutionContext
+from schema.execution import PlainFieldExecutionContext
 
 
 @strawberry.enum
@@ -48,7 +48,7 @@ def _execute(execution_context_class: Any) -> Any:
 
 
 def test_fast_path_matches_graphql_core_on_values_nulls_and_errors() -> None:
-    fast = _execute(PlainLeafExecutionContext)
+    fast = _execute(PlainFieldExecutionContext)
     stock = _execute(None)
     assert fast == stock
     data, errors = fast
