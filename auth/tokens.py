@@ -7,10 +7,12 @@ is exactly HS256, so `alg: none`, HS512 and public-key confusion all fail.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 
@@ -19,6 +21,7 @@ from settings import Settings
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "type", "iat", "exp", "jti", "iss", "aud", "sid"]
+VERIFIED_TOKENS_CACHED = 4096
 
 
 class TokenType(StrEnum):
@@ -65,6 +68,11 @@ class TokenCodec:
         self._leeway = settings.jwt_leeway_seconds
         self._access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         self._refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
+        # A client sends the same access token on every request until it expires:
+        # verifying its HMAC and parsing its claims once per process is enough.
+        # Only tokens that verified are cached (lru_cache does not keep exceptions),
+        # so forged or malformed tokens can neither fill the cache nor skip a check.
+        self._verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._verify)
 
     def issue_pair(self, *, user_id: int, session_id: str) -> TokenPair:
         now = utcnow()
@@ -95,6 +103,17 @@ class TokenCodec:
         )
 
     def decode(self, token: str, *, expected: TokenType) -> TokenClaims:
+        claims = self._verified(token)
+        # Expiry is the one check that changes with time, so it runs on every use;
+        # `iat` in the future was refused when the token was first verified.
+        if claims.expires_at.timestamp() <= time.time() - self._leeway:
+            raise InvalidToken("expired")
+        if claims.type is not expected:
+            raise InvalidToken("invalid")
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
+        """Signature and every time-independent claim. Raises, so failures are never cached."""
         try:
             payload = jwt.decode(
                 token,
@@ -103,25 +122,20 @@ class TokenCodec:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS, "verify_iat": True},
+                options={"require": REQUIRED_CLAIMS, "verify_iat": True, "verify_exp": False},
             )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("expired") from None
         except jwt.PyJWTError:
             raise InvalidToken("invalid") from None
         try:
-            claims = TokenClaims(
+            return TokenClaims(
                 user_id=int(payload["sub"]),
                 session_id=str(payload["sid"]),
                 jti=str(payload["jti"]),
                 type=TokenType(payload["type"]),
-                expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
+                expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=UTC),
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, OSError):
             raise InvalidToken("invalid") from None
-        if claims.type is not expected:
-            raise InvalidToken("invalid")
-        return claims
 
     def _encode(
         self,

@@ -6,6 +6,7 @@ wrong with each is the thing under test.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -139,6 +140,18 @@ async def test_an_expired_token_says_expired(
     now = int(time.time())
     expired = {**live_claims, "iat": now - 1000, "exp": now - 1}
     assert await refusal(client, signed(expired)) == "expired"
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(
+    client: httpx.AsyncClient, live_claims: dict[str, Any]
+) -> None:
+    """Verified tokens are cached per process; expiry is still checked on every request."""
+    expires_at = int(time.time()) + 2
+    short_lived = signed({**live_claims, "exp": expires_at})
+    response = await post_graphql(client, "{ me { email } }", token=short_lived)
+    assert response.json() == {"data": {"me": {"email": "ada@example.com"}}}
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    assert await refusal(client, short_lived) == "expired"
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "jti", "iss", "aud", "sub", "type", "sid"])
