@@ -111,8 +111,14 @@ def parse_document(query: str, max_tokens: int) -> ParseOutcome:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _cached_validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    schema: GraphQLSchema,
+    query: str,
+    max_tokens: int,
+    rules: tuple[type[ASTValidationRule], ...],
 ) -> list[GraphQLError]:
+    """Keyed by the document's text: hashing a parsed document walks its whole tree."""
+    document = parse_document(query, max_tokens)
+    assert isinstance(document, DocumentNode)
     return validate(schema, document, rules)
 
 
@@ -158,6 +164,8 @@ class DocumentMeasurer:
         }
         self._fragment_measures: dict[str, Measure] = {}
         self._defaults: dict[str, ValueNode] = {}
+        self.reads_variables = False
+        """Whether a page size came from a variable, so that the measure is per request."""
 
     def operation(self, operation: OperationDefinitionNode) -> Measure:
         # Fragments cost what this operation's variable defaults make them cost.
@@ -239,6 +247,7 @@ class DocumentMeasurer:
             if isinstance(value, IntValueNode):
                 return max(int(value.value), 0)
             if isinstance(value, VariableNode):
+                self.reads_variables = True
                 name = value.name.value
                 if name not in self.variables:
                     default = self._defaults.get(name)
@@ -263,7 +272,10 @@ def measure_document(
     default_page_size: int,
 ) -> Measure:
     """Depth and cost of the worst operation; aliases and directives of all of them."""
-    measurer = DocumentMeasurer(schema, document, variables, default_page_size)
+    return _measure(DocumentMeasurer(schema, document, variables, default_page_size), document)
+
+
+def _measure(measurer: DocumentMeasurer, document: DocumentNode) -> Measure:
     total = Measure()
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
@@ -273,6 +285,19 @@ def measure_document(
             total.aliases += operation.aliases
             total.directives += operation.directives
     return total
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _variable_free_measure(
+    schema: GraphQLSchema, query: str, max_tokens: int, default_page_size: int
+) -> Measure | None:
+    """The measure of a document whose page sizes are all literal; None when one is a variable."""
+    document = parse_document(query, max_tokens)
+    if not isinstance(document, DocumentNode):
+        return None
+    measurer = DocumentMeasurer(schema, document, {}, default_page_size)
+    measure = _measure(measurer, document)
+    return None if measurer.reads_variables else measure
 
 
 def limit_errors(measure: Measure, limits: Limits) -> list[GraphQLError]:
@@ -341,15 +366,30 @@ class DocumentLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             schema = context.schema._schema
-            measure = measure_document(
-                schema, document, context.variables or {}, self.limits.default_page_size
+            limits = self.limits
+            query = context.query or ""
+            # Documents from the parse cache are measured and validated once per text;
+            # long ones, and any that Strawberry parsed itself, every time.
+            cached = (
+                len(query) <= MAX_CACHED_QUERY_LENGTH
+                and parse_document(query, limits.max_tokens) is document
             )
-            errors = limit_errors(measure, self.limits)
+            measure = (
+                _variable_free_measure(schema, query, limits.max_tokens, limits.default_page_size)
+                if cached
+                else None
+            )
+            if measure is None:
+                variables = context.variables or {}
+                measure = measure_document(schema, document, variables, limits.default_page_size)
+            errors = limit_errors(measure, limits)
             if errors:
                 context.pre_execution_errors = errors
-            elif len(context.query or "") <= MAX_CACHED_QUERY_LENGTH:
+            elif cached:
                 rules = context.validation_rules
-                context.pre_execution_errors = list(_cached_validate(schema, document, rules))
+                context.pre_execution_errors = list(
+                    _cached_validate(schema, query, limits.max_tokens, rules)
+                )
             else:
                 context.pre_execution_errors = validate(schema, document, context.validation_rules)
         yield
