@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from settings import Settings
+
+_IDLE_SINCE = "taskql_idle_since"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -29,14 +33,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
-        pool_pre_ping=settings.db_pool_pre_ping,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             "server_settings": {
@@ -45,6 +48,43 @@ def create_engine(settings: Settings) -> AsyncEngine:
             },
         },
     )
+    if settings.db_pool_pre_ping:
+        ping_idle_connections(engine, idle_seconds=settings.db_pool_pre_ping_idle_seconds)
+    return engine
+
+
+def ping_idle_connections(engine: AsyncEngine, *, idle_seconds: float) -> None:
+    """Test a pooled connection before use when it has sat idle for `idle_seconds` or more.
+
+    SQLAlchemy's `pool_pre_ping` tests every checkout, and its asyncpg ping is three
+    round trips (BEGIN, `;`, ROLLBACK); under load a connection comes back to work
+    within milliseconds of its last use, when a test tells nothing new. A connection
+    that has been idle (a restarted PostgreSQL, a proxy's idle timeout) is tested,
+    and a dead one is replaced before the request sees it (DisconnectionError makes
+    the pool open a fresh connection). A connection that dies while in use fails its
+    statement, and SQLAlchemy then retires every connection opened before that moment.
+    """
+    dialect = engine.dialect
+
+    def stamp(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("a pooled connection had gone away")
+
+    event.listen(engine.sync_engine, "connect", stamp)
+    event.listen(engine.sync_engine, "checkin", stamp)
+    event.listen(engine.sync_engine, "checkout", ping_if_idle)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
