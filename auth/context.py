@@ -8,7 +8,7 @@ the user id; there is no other way to learn who is asking.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,11 +16,12 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from auth.client_address import ClientAddresses
+from auth.live_sessions import LiveSessions
 from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import InvalidToken, TokenCodec, TokenType
 from db.loaders import Loaders
-from db.sessions import session_is_live
+from db.sessions import live_session_expiry
 from errors import Unauthenticated
 from settings import Settings
 
@@ -41,6 +42,7 @@ class Services:
     passwords: PasswordHasher
     rate_limits: RateLimits
     client_addresses: ClientAddresses
+    live_sessions: LiveSessions = field(default_factory=lambda: LiveSessions(ttl_seconds=0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +123,18 @@ async def identify_viewer(
     except InvalidToken as error:
         log_auth_failure("access token", reason=error.reason, client_address=client_address)
         return Viewer(rejection=error.reason)
-    if not await session_is_live(db, user_id=claims.user_id, session_id=claims.session_id):
-        log_auth_failure("access token", reason="session ended", client_address=client_address)
-        return Viewer(rejection="invalid")
+    live_sessions = services.live_sessions
+    if not live_sessions.vouches_for(claims.session_id, claims.user_id):
+        epoch = live_sessions.epoch
+        expires_at = await live_session_expiry(
+            db, user_id=claims.user_id, session_id=claims.session_id
+        )
+        if expires_at is None:
+            log_auth_failure("access token", reason="session ended", client_address=client_address)
+            return Viewer(rejection="invalid")
+        live_sessions.remember(
+            claims.session_id, claims.user_id, expires_at=expires_at, epoch=epoch
+        )
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)
 
 

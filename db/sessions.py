@@ -11,12 +11,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuthSession, User
 from db.types import UTCDateTime, utcnow
+
+SESSIONS_ENDED_CHANNEL = "taskql_sessions_ended"
+"""PostgreSQL NOTIFY channel: each ended login, for the workers' LiveSessions caches."""
+
+
+def session_ended_payload(session_id: str) -> str:
+    return f"s:{session_id}"
+
+
+def user_sessions_ended_payload(user_id: int) -> str:
+    return f"u:{user_id}"
 
 
 def new_session_id() -> str:
@@ -50,26 +61,32 @@ async def start_session(
 
 # Built once: this runs on every authenticated request, and a prebuilt statement
 # skips SQLAlchemy's per-call expression building and cache-key generation.
-_LIVE_SESSION = select(
-    exists().where(
-        AuthSession.id == bindparam("session_id"),
-        AuthSession.user_id == bindparam("user_id"),
-        AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > bindparam("now", type_=UTCDateTime()),
-        User.id == AuthSession.user_id,
-    )
+_LIVE_SESSION_EXPIRY = select(AuthSession.expires_at).where(
+    AuthSession.id == bindparam("session_id"),
+    AuthSession.user_id == bindparam("user_id"),
+    AuthSession.revoked_at.is_(None),
+    AuthSession.expires_at > bindparam("now", type_=UTCDateTime()),
+    exists().where(User.id == AuthSession.user_id),
 )
 
 
-async def session_is_live(session: AsyncSession, *, user_id: int, session_id: str) -> bool:
-    """True while the user exists and the login behind an access token is not revoked."""
+async def live_session_expiry(
+    session: AsyncSession, *, user_id: int, session_id: str
+) -> datetime | None:
+    """When the login behind an access token expires; None if it ended or its user is gone."""
     # A Core statement on the session's connection: the ORM's execute layer adds
     # nothing to a plain SELECT but CPU time.
     connection = await session.connection()
-    live = await connection.scalar(
-        _LIVE_SESSION, {"session_id": session_id, "user_id": user_id, "now": utcnow()}
+    expires_at: datetime | None = await connection.scalar(
+        _LIVE_SESSION_EXPIRY, {"session_id": session_id, "user_id": user_id, "now": utcnow()}
     )
-    return bool(live)
+    return expires_at
+
+
+async def _announce_end(session: AsyncSession, payload: str) -> None:
+    """Tell every worker's LiveSessions (auth/live_sessions.py), on commit, what ended."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(SESSIONS_ENDED_CHANNEL, payload)))
 
 
 async def rotate_refresh_token(
@@ -113,6 +130,7 @@ async def revoke_session(session: AsyncSession, *, session_id: str, user_id: int
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    await _announce_end(session, session_ended_payload(session_id))
     return _rows_matched(result) == 1
 
 
@@ -124,6 +142,7 @@ async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    await _announce_end(session, user_sessions_ended_payload(user_id))
     return _rows_matched(result)
 
 

@@ -155,6 +155,7 @@ async def _refresh(context: RequestContext, refresh_token: str) -> AuthPayload:
             context.db, session_id=claims.session_id, user_id=claims.user_id
         )
         await context.db.commit()
+        context.services.live_sessions.forget_session(claims.session_id)
         log_auth_failure(
             "refresh token",
             reason="reused; session revoked" if family_revoked else "session ended",
@@ -192,7 +193,9 @@ async def _change_password(
     new_hash = await passwords.hash(new)
     await set_password_hash(context.db, user_id=user_id, password_hash=new_hash)
     await revoke_user_sessions(context.db, user_id=user_id)
-    return await _start_session(context, user)
+    payload = await _start_session(context, user)
+    context.services.live_sessions.forget_user(user_id)
+    return payload
 
 
 async def _logout(context: RequestContext, refresh_token: str) -> bool:
@@ -205,6 +208,7 @@ async def _logout(context: RequestContext, refresh_token: str) -> bool:
         raise BadUserInput(BAD_REFRESH_TOKEN, field="refreshToken")
     ended = await revoke_session(context.db, session_id=claims.session_id, user_id=user_id)
     await context.db.commit()
+    context.services.live_sessions.forget_session(claims.session_id)
     return ended
 
 
@@ -212,6 +216,7 @@ async def _logout_all(context: RequestContext) -> bool:
     user_id = context.require_user_id()
     await revoke_user_sessions(context.db, user_id=user_id)
     await context.db.commit()
+    context.services.live_sessions.forget_user(user_id)
     return True
 
 
