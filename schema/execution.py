@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, EnumMeta
+from inspect import isawaitable
 from math import isfinite
 from typing import Any, Final
 from weakref import WeakKeyDictionary
@@ -73,7 +74,10 @@ _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
 
 def _attribute_reader(name: str) -> Reader:
     def read(source: Any) -> Any:
-        return getattr(source, name, _MISSING)
+        try:
+            return getattr(source, name)
+        except Exception:  # a property or lazy attribute that raises: graphql-core reports it
+            return _MISSING
 
     return read
 
@@ -108,6 +112,8 @@ def _reader(definition: StrawberryField) -> Reader | None:
 
 
 def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
+    if isawaitable(value):  # graphql-core awaits it first
+        return _MISSING
     try:
         coerced = coerce(value)
     except Exception:
@@ -185,6 +191,10 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
     if index is not None:
         return index
     index = {}
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if strawberry_schema is None or strawberry_schema.config.default_resolver is not getattr:
+        _indexes[schema] = index  # basic fields are read some other way: leave them be
+        return index
     for type_name, graphql_type in schema.type_map.items():
         if not isinstance(graphql_type, GraphQLObjectType) or type_name.startswith("__"):
             continue
@@ -265,6 +275,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _compile_object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Completer | None:
+        definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if getattr(definition, "is_type_of", None) is not None:
+            return None  # a type's own is_type_of may need the resolve info
         grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return None
@@ -285,9 +298,12 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             readers.append((response_name, plain.read, complete))
         is_type_of = object_type.is_type_of
+        is_awaitable = self.is_awaitable
 
         def complete_object(value: Any) -> Any:
-            # Strawberry's is_type_of never looks at its info argument.
+            if is_awaitable(value):  # graphql-core awaits it first
+                return _MISSING
+            # Only Strawberry's own is_type_of is left here, and it ignores its info.
             if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
                 return _MISSING
             result = {}

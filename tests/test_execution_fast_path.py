@@ -1,64 +1,811 @@
-"""The plain-leaf fast path answers exactly as graphql-core's own path would."""
+"""The plain-field fast path answers exactly as graphql-core's own path would.
+
+Every case runs one query over one schema twice, with `PlainFieldExecutionContext`
+and with Strawberry's stock context, and compares the data (key order included)
+and the errors (message, path, locations). Each case also states the answer, so
+a change that broke both paths alike would still fail.
+
+The root value is rebuilt for every run (a generator can be read only once), and
+every root field is plain, so the fast path starts at the root.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NewType
 
+import pytest
 import strawberry
+from _pytest.mark import ParameterSet
+from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
+from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
 
-from schema.execution import PlainFieldExecutionContext
+from schema.execution import PURE, PlainFieldExecutionContext
+
+Cents = NewType("Cents", int)
+
+
+def _serialize_cents(value: Any) -> int | None:
+    if type(value) is not int:
+        raise TypeError(f"not a number of cents: {value!r}")
+    return value if value >= 0 else None  # None: graphql-core's own "non-nullable" error
 
 
 @strawberry.enum
 class Color(Enum):
     RED = "red"
+    GREEN = "green"
+
+
+class Paint(Enum):
+    """Not in the schema; shares a value with Color.GREEN."""
+
+    GREEN = "green"
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
 
 
 @strawberry.type
-class Thing:
+class Person:
     name: str
-    nickname: str | None
+    email: str | None
+
+
+@strawberry.type
+class Badge:
+    label: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
+        """Badges, and legacy records wherever the field is called `badge`."""
+        return isinstance(obj, cls) or info.field_name == "badge"
+
+
+def _shout(title: str) -> str:
+    if not title:
+        raise ValueError("nothing to shout")
+    return title.upper()
+
+
+@strawberry.type
+class Item(Node):
+    title: str
+    note: str | None
+    done: bool
+    rank: int
+    score: float
     color: Color
-    count: int
+    price: Cents | None
+    extra: JSON | None
+    tags: list[str]
+    owner: Person | None
+    badge: Badge | None
+
+    @strawberry.field(metadata={PURE: True})
+    def shout(self) -> str:
+        return _shout(self.title)
+
+    @strawberry.field(metadata={PURE: True})
+    def excerpt(self, length: int = 2) -> str:
+        return self.title[:length]
 
     @strawberry.field
-    def shout(self) -> str:
-        return self.name.upper()
+    def slow_shout(self) -> str:
+        return _shout(self.title)
+
+    @strawberry.field
+    async def later_shout(self) -> str:
+        await asyncio.sleep(0)
+        return _shout(self.title)
+
+
+@strawberry.type
+class ItemEdge:
+    node: Item
+    position: strawberry.Private[int]
+
+    @strawberry.field(metadata={PURE: True})
+    def cursor(self) -> str:
+        if self.position < 0:
+            raise ValueError("no cursor before the first edge")
+        return f"c{self.position}"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ItemConnection:
+    edges: list[ItemEdge]
+    page_info: PageInfo
 
 
 @strawberry.type
 class Query:
-    @strawberry.field
-    def things(self) -> list[Thing | None]:
-        return [
-            Thing(name="a", nickname=None, color=Color.RED, count=1),
-            Thing(name=None, nickname="n", color=Color.RED, count=2),  # type: ignore[arg-type]
-            Thing(name="c", nickname=None, color="mauve", count=3),  # type: ignore[arg-type]
-        ]
+    item: Item | None
+    required_item: Item
+    items: list[Item | None] | None
+    connection: ItemConnection | None
+    node: Node | None
 
 
-QUERY = "{ things { name nickname color count shout } }"
+def _schema(execution_context_class: Any) -> strawberry.Schema:
+    cents = strawberry.scalar(name="Cents", serialize=_serialize_cents, parse_value=int)
+    return strawberry.Schema(
+        query=Query,
+        config=StrawberryConfig(scalar_map={Cents: cents}),
+        execution_context_class=execution_context_class,
+    )
 
 
-def _execute(execution_context_class: Any) -> Any:
-    schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
-    result = schema.execute_sync(QUERY)
-    return result.data, [(error.message, error.path) for error in result.errors or []]
+FAST = _schema(PlainFieldExecutionContext)
+STOCK = _schema(None)
 
 
-def test_fast_path_matches_graphql_core_on_values_nulls_and_errors() -> None:
-    fast = _execute(PlainFieldExecutionContext)
-    stock = _execute(None)
-    assert fast == stock
-    data, errors = fast
-    assert data["things"][0] == {
-        "name": "a",
-        "nickname": None,
-        "color": "RED",
-        "count": 1,
-        "shout": "A",
+def item(**changes: Any) -> Item:
+    values: dict[str, Any] = {
+        "id": "i1",
+        "title": "Tea",
+        "note": None,
+        "done": False,
+        "rank": 1,
+        "score": 0.5,
+        "color": Color.RED,
+        "price": 250,
+        "extra": None,
+        "tags": ["hot"],
+        "owner": Person(name="Ada", email=None),
+        "badge": None,
     }
-    assert data["things"][1] is None
-    assert data["things"][2] is None
-    assert [path for _, path in errors] == [["things", 1, "name"], ["things", 2, "color"]]
+    return Item(**(values | changes))
+
+
+def connection(*nodes: Any, first_position: int = 0) -> ItemConnection:
+    nodes = nodes or (item(), item(id="i2", title="Cake", note="iced"))
+    edges = [ItemEdge(node=node, position=first_position + i) for i, node in enumerate(nodes)]
+    return ItemConnection(edges=edges, page_info=PageInfo(has_next_page=True, end_cursor="c1"))
+
+
+def world(**changes: Any) -> Query:
+    values: dict[str, Any] = {
+        "item": item(),
+        "required_item": item(id="i2", title="Cake"),
+        "items": [item(), None],
+        "connection": connection(),
+        "node": item(),
+    }
+    return Query(**(values | changes))
+
+
+def items(*values: Any) -> Generator[Any]:
+    yield from values
+
+
+class Later:
+    """An awaitable that is not a coroutine (nothing warns if it is never awaited)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.value
+        yield
+
+
+class LazyRow:
+    """A row whose relation refuses to load, as SQLAlchemy's `lazy="raise"` does."""
+
+    email = None
+
+    @property
+    def name(self) -> str:
+        raise RuntimeError("Person.name is not loaded")
+
+
+ErrorPath = list[str | int]
+
+
+@dataclass(frozen=True)
+class Case:
+    query: str
+    root: Callable[[], Query]
+    variables: dict[str, Any] | None
+    data: dict[str, Any] | None
+    error_paths: list[ErrorPath]
+
+
+def case(
+    name: str,
+    query: str,
+    data: dict[str, Any] | None,
+    *error_paths: ErrorPath,
+    root: Callable[[], Query] = world,
+    variables: dict[str, Any] | None = None,
+    diverges: str | None = None,
+) -> ParameterSet:
+    marks = [pytest.mark.xfail(strict=True, reason=diverges)] if diverges else []
+    return pytest.param(Case(query, root, variables, data, list(error_paths)), id=name, marks=marks)
+
+
+TEA = {"id": "i1", "title": "Tea", "note": None}
+CAKE = {"id": "i2", "title": "Cake", "note": "iced"}
+
+SHAPES = [
+    case(
+        "connection of plain objects",
+        """{ connection {
+            edges { cursor node { id title note owner { name email } } }
+            pageInfo { hasNextPage endCursor }
+        } }""",
+        {
+            "connection": {
+                "edges": [
+                    {"cursor": "c0", "node": TEA | {"owner": {"name": "Ada", "email": None}}},
+                    {"cursor": "c1", "node": CAKE | {"owner": {"name": "Ada", "email": None}}},
+                ],
+                "pageInfo": {"hasNextPage": True, "endCursor": "c1"},
+            }
+        },
+    ),
+    case(
+        "every kind of leaf",
+        "{ item { id title note done rank score color price extra tags badge { label } } }",
+        {
+            "item": TEA
+            | {
+                "done": False,
+                "rank": 1,
+                "score": 0.5,
+                "color": "RED",
+                "price": 250,
+                "extra": None,
+                "tags": ["hot"],
+                "badge": None,
+            }
+        },
+    ),
+    case(
+        "null item in a nullable list",
+        "{ items { title } }",
+        {"items": [{"title": "Tea"}, None]},
+    ),
+    case(
+        "null nullable list", "{ items { title } }", {"items": None}, root=lambda: world(items=None)
+    ),
+    case(
+        "null nullable object", "{ item { title } }", {"item": None}, root=lambda: world(item=None)
+    ),
+    case(
+        "null non-null root object nulls the data",
+        "{ item { title } requiredItem { title } }",
+        None,
+        ["requiredItem"],
+        root=lambda: world(required_item=None),
+    ),
+    case(
+        "null non-null leaf nulls its nullable parent",
+        "{ item { title note } requiredItem { title } }",
+        {"item": None, "requiredItem": {"title": "Cake"}},
+        ["item", "title"],
+        root=lambda: world(item=item(title=None)),
+    ),
+    case(
+        "null in a non-null list item",
+        "{ item { tags } }",
+        {"item": None},
+        ["item", "tags", 1],
+        root=lambda: world(item=item(tags=["a", None])),
+    ),
+    case(
+        "null non-null list",
+        "{ item { tags } }",
+        {"item": None},
+        ["item", "tags"],
+        root=lambda: world(item=item(tags=None)),
+    ),
+    case(
+        "null edge node nulls the connection",
+        "{ connection { edges { node { title } } pageInfo { hasNextPage } } }",
+        {"connection": None},
+        ["connection", "edges", 1, "node"],
+        root=lambda: world(connection=connection(item(), None)),
+    ),
+    case(
+        "null nullable object deep in a connection",
+        "{ connection { edges { node { owner { name } } } } }",
+        {
+            "connection": {
+                "edges": [{"node": {"owner": None}}, {"node": {"owner": {"name": "Ada"}}}]
+            }
+        },
+        root=lambda: world(connection=connection(item(owner=None), item())),
+    ),
+    case(
+        "errors in several list items, in order",
+        "{ items { title color } }",
+        {"items": [None, {"title": "Tea", "color": "RED"}, None]},
+        ["items", 0, "title"],
+        ["items", 2, "color"],
+        root=lambda: world(items=[item(title=None), item(), item(color="mauve")]),
+    ),
+    case(
+        "tuples as lists",
+        "{ items { title tags } }",
+        {"items": [{"title": "Tea", "tags": ["a", "b"]}, None]},
+        root=lambda: world(items=(item(tags=("a", "b")), None)),
+    ),
+    case(
+        "generators as lists",
+        "{ items { title tags } }",
+        {"items": [{"title": "Tea", "tags": ["a", "b"]}, None]},
+        root=lambda: world(items=items(item(tags=items("a", "b")), None)),
+    ),
+    case(
+        "a string where a list belongs",
+        "{ item { tags } }",
+        {"item": None},
+        ["item", "tags"],
+        root=lambda: world(item=item(tags="hot")),
+    ),
+    case(
+        "is_type_of refuses another class",
+        "{ item { title } }",
+        {"item": None},
+        ["item"],
+        root=lambda: world(item=Person(name="Ada", email=None)),
+    ),
+    case(
+        "is_type_of refuses another class in a list",
+        "{ items { title } }",
+        {"items": [{"title": "Tea"}, None]},
+        ["items", 1],
+        root=lambda: world(items=[item(), Person(name="Ada", email=None)]),
+    ),
+    case(
+        "is_type_of refuses another class as an edge node",
+        "{ connection { edges { node { title } } } }",
+        {"connection": None},
+        ["connection", "edges", 0, "node"],
+        root=lambda: world(connection=connection(Person(name="Ada", email=None))),
+    ),
+    case(
+        "a duck-typed object where no is_type_of asks",
+        "{ item { owner { name email } } }",
+        {"item": {"owner": {"name": "Bo", "email": "bo@example.com"}}},
+        root=lambda: world(item=item(owner=SimpleNamespace(name="Bo", email="bo@example.com"))),
+    ),
+    case(
+        "a duck-typed object missing a field",
+        "{ item { owner { name email } } }",
+        {"item": {"owner": {"name": "Bo", "email": None}}},
+        ["item", "owner", "email"],
+        root=lambda: world(item=item(owner=SimpleNamespace(name="Bo"))),
+    ),
+    case(
+        "an interface field, then plain fields below it",
+        "{ node { id __typename ... on Item { title owner { name } } } }",
+        {"node": {"id": "i1", "__typename": "Item", "title": "Tea", "owner": {"name": "Ada"}}},
+    ),
+    case(
+        "an interface field given an object outside the interface",
+        "{ node { id } }",
+        {"node": None},
+        ["node"],
+        root=lambda: world(node=Person(name="Ada", email=None)),
+    ),
+    case(
+        "a type's own is_type_of, given a Badge",
+        "{ item { badge { label } } }",
+        {"item": {"badge": {"label": "gold"}}},
+        root=lambda: world(item=item(badge=Badge(label="gold"))),
+    ),
+]
+
+RESOLVERS = [
+    case(
+        "pure methods",
+        "{ item { shout } connection { edges { cursor } } }",
+        {"item": {"shout": "TEA"}, "connection": {"edges": [{"cursor": "c0"}, {"cursor": "c1"}]}},
+    ),
+    case(
+        "a pure method that raises",
+        "{ item { title shout } requiredItem { shout } }",
+        {"item": None, "requiredItem": {"shout": "CAKE"}},
+        ["item", "shout"],
+        root=lambda: world(item=item(title="")),
+    ),
+    case(
+        "a pure cursor that raises nulls the connection",
+        "{ connection { edges { cursor node { title } } pageInfo { hasNextPage } } }",
+        {"connection": None},
+        ["connection", "edges", 0, "cursor"],
+        root=lambda: world(connection=connection(item(), item(), first_position=-1)),
+    ),
+    case(
+        "a resolver inside a plain subtree",
+        "{ connection { edges { node { title slowShout } } } }",
+        {
+            "connection": {
+                "edges": [
+                    {"node": {"title": "Tea", "slowShout": "TEA"}},
+                    {"node": {"title": "Cake", "slowShout": "CAKE"}},
+                ]
+            }
+        },
+    ),
+    case(
+        "a resolver that raises inside a plain list",
+        "{ items { title slowShout } }",
+        {"items": [None, {"title": "Tea", "slowShout": "TEA"}]},
+        ["items", 0, "slowShout"],
+        root=lambda: world(items=[item(title=""), item()]),
+    ),
+    case(
+        "a pure method with arguments",
+        "{ item { excerpt short: excerpt(length: 1) long: excerpt(length: 10) } }",
+        {"item": {"excerpt": "Te", "short": "T", "long": "Tea"}},
+    ),
+    case(
+        "an argument from a variable",
+        "query($n: Int!) { item { excerpt(length: $n) title } }",
+        {"item": {"excerpt": "T", "title": "Tea"}},
+        variables={"n": 1},
+    ),
+]
+
+SELECTIONS = [
+    case(
+        "__typename at every level",
+        """{ __typename
+            item { __typename owner { __typename } }
+            connection {
+                __typename edges { __typename node { __typename } } pageInfo { __typename }
+            }
+            node { __typename } }""",
+        {
+            "__typename": "Query",
+            "item": {"__typename": "Item", "owner": {"__typename": "Person"}},
+            "connection": {
+                "__typename": "ItemConnection",
+                "edges": [
+                    {"__typename": "ItemEdge", "node": {"__typename": "Item"}},
+                    {"__typename": "ItemEdge", "node": {"__typename": "Item"}},
+                ],
+                "pageInfo": {"__typename": "PageInfo"},
+            },
+            "node": {"__typename": "Item"},
+        },
+    ),
+    case(
+        "aliases",
+        "{ first: item { name: title } second: requiredItem { title } }",
+        {"first": {"name": "Tea"}, "second": {"title": "Cake"}},
+    ),
+    case(
+        "one field under two aliases",
+        "{ item { a: title b: title } again: item { note } }",
+        {"item": {"a": "Tea", "b": "Tea"}, "again": {"note": None}},
+    ),
+    case(
+        "one field selected three times, merged",
+        "{ item { title } item { note owner { name } } item { owner { email } } }",
+        {"item": {"title": "Tea", "note": None, "owner": {"name": "Ada", "email": None}}},
+    ),
+    case(
+        "named fragments",
+        """query { item { ...Basics } connection { edges { node { ...Basics owner { ...Who } } } } }
+        fragment Basics on Item { id title }
+        fragment Who on Person { name }""",
+        {
+            "item": {"id": "i1", "title": "Tea"},
+            "connection": {
+                "edges": [
+                    {"node": {"id": "i1", "title": "Tea", "owner": {"name": "Ada"}}},
+                    {"node": {"id": "i2", "title": "Cake", "owner": {"name": "Ada"}}},
+                ]
+            },
+        },
+    ),
+    case(
+        "inline fragments",
+        "{ item { ... on Item { title } ... { done } ... on Node { id } } "
+        "node { ... on Item { title } } }",
+        {"item": {"title": "Tea", "done": False, "id": "i1"}, "node": {"title": "Tea"}},
+    ),
+    case(
+        "@skip and @include with literals",
+        """{ item { title note @skip(if: true) done @include(if: false) rank @include(if: true) }
+            connection @skip(if: true) { pageInfo { hasNextPage } } }""",
+        {"item": {"title": "Tea", "rank": 1}},
+    ),
+    case(
+        "@include with a variable, false",
+        "query($show: Boolean!) { item { title owner @include(if: $show) { name } } "
+        "items @include(if: $show) { title } }",
+        {"item": {"title": "Tea"}},
+        variables={"show": False},
+    ),
+    case(
+        "@include with a variable, true",
+        "query($show: Boolean!) { item { title owner @include(if: $show) { name } } "
+        "items @include(if: $show) { title } }",
+        {"item": {"title": "Tea", "owner": {"name": "Ada"}}, "items": [{"title": "Tea"}, None]},
+        variables={"show": True},
+    ),
+    case(
+        "@skip on one of two merged selections, skipped",
+        "query($skip: Boolean!) { item { title } item @skip(if: $skip) { note } }",
+        {"item": {"title": "Tea"}},
+        variables={"skip": True},
+    ),
+    case(
+        "@skip on one of two merged selections, kept",
+        "query($skip: Boolean!) { item { title } item @skip(if: $skip) { note } }",
+        {"item": {"title": "Tea", "note": None}},
+        variables={"skip": False},
+    ),
+    case(
+        "@include on a fragment spread",
+        """query($show: Boolean!) { item { ...Basics @include(if: $show) done } }
+        fragment Basics on Item { id title }""",
+        {"item": {"done": False}},
+        variables={"show": False},
+    ),
+]
+
+DIVERGENCES = [
+    case(
+        "a source attribute that raises",
+        "{ item { title owner { name } } }",
+        {"item": {"title": "Tea", "owner": None}},
+        ["item", "owner", "name"],
+        root=lambda: world(item=item(owner=LazyRow())),
+    ),
+    case(
+        "a type's own is_type_of that reads info",
+        "{ item { badge { label } } }",
+        {"item": {"badge": {"label": "gold"}}},
+        root=lambda: world(item=item(badge=SimpleNamespace(label="gold"))),
+    ),
+]
+
+REFUSED: Any = object()
+"""The leaf's scalar refuses the value: an error at the leaf."""
+
+NULLABLE_LEAVES = {"note", "price", "extra"}
+
+
+def leaf(name: str, field: str, value: Any, completed: Any) -> ParameterSet:
+    """`field` with `value`, read both inside a plain subtree and below an interface field."""
+    query = f"{{ item {{ {field} }} node {{ ... on Item {{ {field} }} }} }}"
+    errors: list[ErrorPath] = []
+    if completed is REFUSED:
+        errors = [["item", field], ["node", field]]
+        completed_item = {field: None} if field in NULLABLE_LEAVES else None
+    else:
+        completed_item = {field: completed}
+
+    def root() -> Query:
+        return world(item=item(**{field: value}), node=item(**{field: value}))
+
+    return case(name, query, {"item": completed_item, "node": completed_item}, *errors, root=root)
+
+
+LEAVES = [
+    leaf("Int", "rank", 7, 7),
+    leaf("Int largest", "rank", 2**31 - 1, 2**31 - 1),
+    leaf("Int smallest", "rank", -(2**31), -(2**31)),
+    leaf("Int above 32 bits", "rank", 2**31, REFUSED),
+    leaf("Int below 32 bits", "rank", -(2**31) - 1, REFUSED),
+    leaf("Int from bool", "rank", True, 1),
+    leaf("Int from whole float", "rank", 3.0, 3),
+    leaf("Int from fraction", "rank", 2.5, REFUSED),
+    leaf("Int from numeric str", "rank", "7", 7),
+    leaf("Int null", "rank", None, REFUSED),
+    leaf("Float", "score", 1.5, 1.5),
+    leaf("Float from int", "score", 2, 2.0),
+    leaf("Float NaN", "score", math.nan, REFUSED),
+    leaf("Float inf", "score", math.inf, REFUSED),
+    leaf("Float -inf", "score", -math.inf, REFUSED),
+    leaf("Float from numeric str", "score", "1.5", 1.5),
+    leaf("Float from other str", "score", "many", REFUSED),
+    leaf("String", "title", "Tea", "Tea"),
+    leaf("String from int", "title", 5, "5"),
+    leaf("String from bool", "title", True, "true"),
+    leaf("String from float", "title", 1.5, "1.5"),
+    leaf("String from bytes", "title", b"Tea", REFUSED),
+    leaf("String from list", "title", ["Tea"], REFUSED),
+    leaf("String from enum", "title", Color.RED, "Color.RED"),
+    leaf("nullable String null", "note", None, None),
+    leaf("nullable String from int", "note", 5, "5"),
+    leaf("nullable String from object", "note", object(), REFUSED),
+    leaf("Boolean", "done", True, True),
+    leaf("Boolean from int", "done", 1, True),
+    leaf("Boolean from float", "done", 0.0, False),
+    leaf("Boolean from str", "done", "yes", REFUSED),
+    leaf("Boolean null", "done", None, REFUSED),
+    leaf("ID", "id", "i1", "i1"),
+    leaf("ID from int", "id", 7, "7"),
+    leaf("ID from float", "id", 1.5, REFUSED),
+    leaf("ID from bool", "id", True, REFUSED),
+    leaf("enum member", "color", Color.GREEN, "GREEN"),
+    leaf("enum value", "color", "green", "GREEN"),
+    leaf("enum name", "color", "GREEN", REFUSED),
+    leaf("enum non-member", "color", "mauve", REFUSED),
+    leaf("enum member of another enum", "color", Paint.GREEN, REFUSED),
+    leaf("custom scalar", "price", 250, 250),
+    leaf("custom scalar coerced to None", "price", -1, REFUSED),
+    leaf("custom scalar that raises", "price", "250", REFUSED),
+    leaf("JSON", "extra", {"a": [1, None]}, {"a": [1, None]}),
+]
+
+SYNC_CASES = SHAPES + RESOLVERS + SELECTIONS + DIVERGENCES + LEAVES
+
+ASYNC_CASES = [
+    case(
+        "an async resolver inside a plain subtree",
+        "{ connection { edges { node { title laterShout } } } item { laterShout owner { name } } }",
+        {
+            "connection": {
+                "edges": [
+                    {"node": {"title": "Tea", "laterShout": "TEA"}},
+                    {"node": {"title": "Cake", "laterShout": "CAKE"}},
+                ]
+            },
+            "item": {"laterShout": "TEA", "owner": {"name": "Ada"}},
+        },
+    ),
+    case(
+        "sync and async errors, in order",
+        "{ items { title laterShout } item { rank } requiredItem { title } }",
+        {
+            "items": [None, {"title": "Tea", "laterShout": "TEA"}],
+            "item": None,
+            "requiredItem": {"title": "Cake"},
+        },
+        ["item", "rank"],
+        ["items", 0, "laterShout"],
+        root=lambda: world(items=[item(title=""), item()], item=item(rank=2**31)),
+    ),
+    case(
+        "an awaitable attribute",
+        "{ item { owner { name } } }",
+        {"item": {"owner": {"name": "Bo"}}},
+        root=lambda: world(item=item(owner=Later(Person(name="Bo", email=None)))),
+    ),
+    case(
+        "an awaitable attribute resolving to null, only __typename selected",
+        "{ item { owner { __typename } } }",
+        {"item": {"owner": None}},
+        root=lambda: world(item=item(owner=Later(None))),
+    ),
+    case(
+        "an awaitable attribute of an identity scalar",
+        "{ item { extra } }",
+        {"item": {"extra": {"a": 1}}},
+        root=lambda: world(item=item(extra=Later({"a": 1}))),
+    ),
+]
+
+
+def _answer(result: ExecutionResult) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    return result.data, [error.formatted for error in result.errors or []]
+
+
+def _assert_same_and_expected(fast: ExecutionResult, stock: ExecutionResult, case: Case) -> None:
+    assert stock.data == case.data
+    assert [error.path for error in stock.errors or []] == case.error_paths
+    assert _answer(fast) == _answer(stock)
+    assert json.dumps(fast.data) == json.dumps(stock.data)  # and in the same order
+
+
+@pytest.mark.parametrize("case", SYNC_CASES)
+def test_fast_path_matches_graphql_core(case: Case) -> None:
+    fast = FAST.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
+    stock = STOCK.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
+    _assert_same_and_expected(fast, stock, case)
+
+
+@pytest.mark.parametrize("case", SYNC_CASES + ASYNC_CASES)
+async def test_fast_path_matches_graphql_core_async(case: Case) -> None:
+    fast = await FAST.execute(case.query, variable_values=case.variables, root_value=case.root())
+    stock = await STOCK.execute(case.query, variable_values=case.variables, root_value=case.root())
+    _assert_same_and_expected(fast, stock, case)
+
+
+@pytest.mark.parametrize(
+    ("query", "root", "slow_paths"),
+    [
+        pytest.param(
+            "{ connection { edges { cursor node { title owner { name } } } "
+            "pageInfo { endCursor } } }",
+            world,
+            [],
+            id="plain connection",
+        ),
+        pytest.param(
+            "{ item { title slowShout } }",
+            world,
+            [["item"], ["item", "slowShout"]],
+            id="a resolver",
+        ),
+        pytest.param(
+            "{ item { rank } requiredItem { rank } }",
+            lambda: world(item=item(rank=2**31)),
+            [["item"], ["item", "rank"]],
+            id="a refused value",
+        ),
+    ],
+)
+def test_fast_path_is_taken_for_plain_selections(
+    query: str, root: Callable[[], Query], slow_paths: list[ErrorPath]
+) -> None:
+    """Guards the suite above: it would pass trivially if nothing took the fast path."""
+    seen: list[ErrorPath] = []
+
+    class Recording(PlainFieldExecutionContext):
+        def execute_field(
+            self,
+            parent_type: GraphQLObjectType,
+            source: Any,
+            field_details_list: FieldDetailsList,
+            path: Path,
+            position_context: Any,
+        ) -> Any:
+            seen.append(path.as_list())
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+
+    result = _schema(Recording).execute_sync(query, root_value=root())
+    assert result.data is not None
+    assert seen == slow_paths
+
+
+class KeyedRecord(dict[str, str]):
+    title = "attribute"
+
+
+@strawberry.type
+class KeyedThing:
+    title: str
+
+
+@strawberry.type
+class KeyedRoot:
+    @strawberry.field
+    def thing(self) -> KeyedThing:
+        return KeyedRecord(title="item")  # type: ignore[return-value]
+
+
+def test_a_schema_with_its_own_default_resolver_keeps_it() -> None:
+    """Basic fields are read with the schema's default resolver; the fast path then stays out."""
+
+    def build(context_class: Any) -> strawberry.Schema:
+        return strawberry.Schema(
+            query=KeyedRoot,
+            config=StrawberryConfig(default_resolver=lambda source, name: source[name]),
+            execution_context_class=context_class,
+        )
+
+    query = "{ thing { title } }"
+    fast = build(PlainFieldExecutionContext).execute_sync(query)
+    stock = build(None).execute_sync(query)
+    assert stock.data == {"thing": {"title": "item"}}
+    assert (fast.data, fast.errors) == (stock.data, stock.errors)
