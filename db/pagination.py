@@ -5,6 +5,10 @@ both in the requested direction. `due_at` is the only nullable sort column; a
 missing due date sorts as the largest value (PostgreSQL's own default, spelled
 out so that SQLite agrees), which lets both directions walk the
 `(owner_id, due_at, id)` index.
+
+Conditions are built from a page's shape (`PageShape`: what changes the SQL
+text), the cursor values left as bound parameters (`page_params`), so that a
+statement is built once per shape and reused by every request.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Integer, and_, bindparam, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Task
@@ -82,6 +86,59 @@ class Page(Generic[RowT]):
     has_previous: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BoundCursor:
+    """A cursor as a statement sees it: bound parameters `<name>_value` and `<name>_id`.
+
+    Whether its sort value is NULL changes the SQL, so that is part of it too.
+    """
+
+    name: str
+    null: bool
+
+    @property
+    def id_param(self) -> BindParameter[Any]:
+        return bindparam(f"{self.name}_id", type_=Task.id.type)
+
+    def value_param(self, ordering: Ordering) -> BindParameter[Any]:
+        return bindparam(f"{self.name}_value", type_=ordering.field.column.type)
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    """What of a page request changes its SQL text; the values are in `page_params`."""
+
+    ordering: Ordering
+    backward: bool
+    after: BoundCursor | None
+    before: BoundCursor | None
+
+    @classmethod
+    def of(cls, request: PageRequest) -> PageShape:
+        after, before = request.after, request.before
+        return cls(
+            request.ordering,
+            request.backward,
+            after=None if after is None else BoundCursor("after", null=after.value is None),
+            before=None if before is None else BoundCursor("before", null=before.value is None),
+        )
+
+
+LIMIT = bindparam("limit", type_=Integer())
+"""A page statement's LIMIT: one row more than the page, to learn whether more follow."""
+
+
+def page_params(request: PageRequest) -> dict[str, Any]:
+    """The bound values of `PageShape.of(request)`'s statements."""
+    params: dict[str, Any] = {"limit": request.limit + 1}
+    for name, position in (("after", request.after), ("before", request.before)):
+        if position is not None:
+            params[f"{name}_id"] = position.id
+            if position.value is not None:
+                params[f"{name}_value"] = position.value
+    return params
+
+
 def order_clauses(ordering: Ordering) -> list[ColumnElement[Any]]:
     column, task_id = ordering.field.column, Task.id
     if ordering.descending:
@@ -91,61 +148,59 @@ def order_clauses(ordering: Ordering) -> list[ColumnElement[Any]]:
     return [first, task_id.asc()]
 
 
-def strictly_after(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    """Rows that come after `position` in `ordering` (the row at `position` excluded).
+def strictly_after(ordering: Ordering, cursor: BoundCursor) -> ColumnElement[bool]:
+    """Rows that come after `cursor` in `ordering` (the row at `cursor` excluded).
 
     The non-null case is a row-value comparison, which both databases turn into
     an index range rather than a filter.
     """
     column, task_id = ordering.field.column, Task.id
-    if position.value is None:
-        later_id = task_id < position.id if ordering.descending else task_id > position.id
+    if cursor.null:
+        later_id = task_id < cursor.id_param if ordering.descending else task_id > cursor.id_param
         same_null = and_(column.is_(None), later_id)
         return or_(column.is_not(None), same_null) if ordering.descending else same_null
     key = tuple_(column, task_id)
-    bound = tuple_(literal(position.value, column.type), literal(position.id, task_id.type))
+    bound = tuple_(cursor.value_param(ordering), cursor.id_param)
     beyond = key < bound if ordering.descending else key > bound
     if ordering.field.nullable and not ordering.descending:
         return or_(beyond, column.is_(None))
     return beyond
 
 
-def strictly_before(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    return strictly_after(ordering.reversed(), position)
+def strictly_before(ordering: Ordering, cursor: BoundCursor) -> ColumnElement[bool]:
+    return strictly_after(ordering.reversed(), cursor)
 
 
-def at_or_before(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    return at_or_after(ordering.reversed(), position)
+def at_or_before(ordering: Ordering, cursor: BoundCursor) -> ColumnElement[bool]:
+    return at_or_after(ordering.reversed(), cursor)
 
 
-def at_or_after(ordering: Ordering, position: Position) -> ColumnElement[bool]:
-    """Rows from `position` on; an inclusive row-value bound where no null is involved,
+def at_or_after(ordering: Ordering, cursor: BoundCursor) -> ColumnElement[bool]:
+    """Rows from `cursor` on; an inclusive row-value bound where no null is involved,
     so that the probe is an index range too."""
-    if position.value is None or ordering.field.nullable:
-        return or_(strictly_after(ordering, position), Task.id == position.id)
+    if cursor.null or ordering.field.nullable:
+        return or_(strictly_after(ordering, cursor), Task.id == cursor.id_param)
     key = tuple_(ordering.field.column, Task.id)
-    bound = tuple_(
-        literal(position.value, ordering.field.column.type), literal(position.id, Task.id.type)
-    )
+    bound = tuple_(cursor.value_param(ordering), cursor.id_param)
     return key <= bound if ordering.descending else key >= bound
 
 
-def window_conditions(request: PageRequest) -> list[ColumnElement[bool]]:
-    """The cursor bounds of a page request, as WHERE conditions."""
+def window_conditions(shape: PageShape) -> list[ColumnElement[bool]]:
+    """The cursor bounds of a page, as WHERE conditions."""
     conditions = []
-    if request.after is not None:
-        conditions.append(strictly_after(request.ordering, request.after))
-    if request.before is not None:
-        conditions.append(strictly_before(request.ordering, request.before))
+    if shape.after is not None:
+        conditions.append(strictly_after(shape.ordering, shape.after))
+    if shape.before is not None:
+        conditions.append(strictly_before(shape.ordering, shape.before))
     return conditions
 
 
-def fetch_ordering(request: PageRequest) -> Ordering:
+def fetch_ordering(shape: PageShape) -> Ordering:
     """The order rows are read in: reversed for `last`, so LIMIT keeps the rows nearest `before`."""
-    return request.ordering.reversed() if request.backward else request.ordering
+    return shape.ordering.reversed() if shape.backward else shape.ordering
 
 
-def outside_conditions(request: PageRequest) -> ColumnElement[bool] | None:
+def outside_conditions(shape: PageShape) -> ColumnElement[bool] | None:
     """Rows beyond the cursor on the side the page does not read, if a cursor marks it.
 
     With `first`/`after` that is the `after` row and everything before it; with
@@ -153,13 +208,13 @@ def outside_conditions(request: PageRequest) -> ColumnElement[bool] | None:
     a server answer `hasPreviousPage` (or `hasNextPage`) from them when it can do
     so cheaply; one index probe is cheap.
     """
-    if request.backward:
-        if request.before is None:
+    if shape.backward:
+        if shape.before is None:
             return None
-        return at_or_after(request.ordering, request.before)
-    if request.after is None:
+        return at_or_after(shape.ordering, shape.before)
+    if shape.after is None:
         return None
-    return at_or_before(request.ordering, request.after)
+    return at_or_before(shape.ordering, shape.after)
 
 
 def page_from_rows(request: PageRequest, rows: Sequence[RowT], *, outside: bool) -> Page[RowT]:

@@ -2,7 +2,10 @@
 
 Rows are plain column tuples (`TaskRow`), not ORM objects: a page of tasks is
 read on every request, and building identity-mapped instances for it costs more
-than the query.
+than the query. For the same reason the statements are plain Core selects, run
+on the session's connection, and each is built once per shape (which filters,
+which ordering, which cursors) with the values as bound parameters: building a
+statement and its cache key on every request cost more than executing it.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, TaskTag
 from db.pagination import (
+    LIMIT,
     Page,
     PageRequest,
+    PageShape,
     fetch_ordering,
     order_clauses,
     outside_conditions,
     page_from_rows,
+    page_params,
     window_conditions,
 )
 
@@ -57,18 +64,47 @@ class TaskFilter:
     top_level: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _FilterShape:
+    """What of a `TaskFilter` changes the SQL text; the values are in `_filter_params`."""
+
+    completed: bool | None
+    search: bool
+    tags: int
+    due_before: bool
+    due_after: bool
+    parent_id: bool
+    top_level: bool | None
+
+    @classmethod
+    def of(cls, task_filter: TaskFilter) -> _FilterShape:
+        return cls(
+            completed=task_filter.completed,
+            search=bool(task_filter.search),
+            tags=len(task_filter.tags),
+            due_before=task_filter.due_before is not None,
+            due_after=task_filter.due_after is not None,
+            parent_id=task_filter.parent_id is not None,
+            top_level=task_filter.top_level,
+        )
+
+
+_OWNER = bindparam("owner_id", type_=Task.owner_id.type)
+_IDS = bindparam("ids", type_=Task.id.type, expanding=True)
+
+
 def escape_like(term: str) -> str:
     """`term` as a LIKE pattern that matches it literally, `%`, `_` and `\\` included."""
     escaped = term.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def filter_conditions(owner_id: int, task_filter: TaskFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Task.owner_id == owner_id]
-    if task_filter.completed is not None:
-        conditions.append(Task.completed.is_(task_filter.completed))
-    if task_filter.search:
-        pattern = escape_like(task_filter.search)
+def _filter_conditions(shape: _FilterShape) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Task.owner_id == _OWNER]
+    if shape.completed is not None:
+        conditions.append(Task.completed.is_(shape.completed))
+    if shape.search:
+        pattern = bindparam("pattern", type_=Task.title.type)
         conditions.append(
             or_(
                 Task.title.ilike(pattern, escape=LIKE_ESCAPE),
@@ -76,31 +112,70 @@ def filter_conditions(owner_id: int, task_filter: TaskFilter) -> list[ColumnElem
             )
         )
     conditions.extend(
-        exists().where(TaskTag.owner_id == owner_id, TaskTag.task_id == Task.id, TaskTag.tag == tag)
-        for tag in task_filter.tags
+        exists().where(
+            TaskTag.owner_id == _OWNER,
+            TaskTag.task_id == Task.id,
+            TaskTag.tag == bindparam(f"tag_{index}", type_=TaskTag.tag.type),
+        )
+        for index in range(shape.tags)
     )
-    if task_filter.due_before is not None:
-        conditions.append(Task.due_at < task_filter.due_before)
-    if task_filter.due_after is not None:
-        conditions.append(Task.due_at >= task_filter.due_after)
-    if task_filter.parent_id is not None:
-        conditions.append(Task.parent_id == task_filter.parent_id)
-    if task_filter.top_level is True:
+    if shape.due_before:
+        conditions.append(Task.due_at < bindparam("due_before", type_=Task.due_at.type))
+    if shape.due_after:
+        conditions.append(Task.due_at >= bindparam("due_after", type_=Task.due_at.type))
+    if shape.parent_id:
+        conditions.append(Task.parent_id == bindparam("parent_id", type_=Task.parent_id.type))
+    if shape.top_level is True:
         conditions.append(Task.parent_id.is_(None))
-    elif task_filter.top_level is False:
+    elif shape.top_level is False:
         conditions.append(Task.parent_id.is_not(None))
     return conditions
 
 
-def _page_statement(
-    conditions: list[ColumnElement[bool]], request: PageRequest
-) -> Select[*tuple[Any, ...]]:
-    return (
+def _filter_params(owner_id: int, task_filter: TaskFilter) -> dict[str, Any]:
+    """The bound values of `_filter_conditions(_FilterShape.of(task_filter))`."""
+    params: dict[str, Any] = {"owner_id": owner_id}
+    if task_filter.search:
+        params["pattern"] = escape_like(task_filter.search)
+    params.update((f"tag_{index}", tag) for index, tag in enumerate(task_filter.tags))
+    if task_filter.due_before is not None:
+        params["due_before"] = task_filter.due_before
+    if task_filter.due_after is not None:
+        params["due_after"] = task_filter.due_after
+    if task_filter.parent_id is not None:
+        params["parent_id"] = task_filter.parent_id
+    return params
+
+
+# Shapes are bounded (at most 20 tags, five sort fields), but their product is
+# not small; the caches keep the shapes in use.
+@lru_cache(maxsize=256)
+def _page_statements(
+    filter_shape: _FilterShape, page_shape: PageShape
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]] | None]:
+    """A page's statement and, with a cursor, the probe beyond it on its own (for an empty page)."""
+    conditions = _filter_conditions(filter_shape)
+    statement = (
         select(*TASK_COLUMNS)
-        .where(*conditions, *window_conditions(request))
-        .order_by(*order_clauses(fetch_ordering(request)))
-        .limit(request.limit + 1)
+        .where(*conditions, *window_conditions(page_shape))
+        .order_by(*order_clauses(fetch_ordering(page_shape)))
+        .limit(LIMIT)
     )
+    outside = outside_conditions(page_shape)
+    if outside is None:
+        return statement, None
+    # A scalar subquery, not EXISTS: PostgreSQL drops ORDER BY and LIMIT inside
+    # EXISTS and may then scan the table; ordered and limited, it walks the index
+    # from the cursor and stops at the first row.
+    nearest_outside = (
+        select(Task.id)
+        .where(*conditions, outside)
+        .order_by(*order_clauses(fetch_ordering(page_shape).reversed()))
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    return statement.add_columns(nearest_outside.label("beyond")), select(nearest_outside)
 
 
 async def task_page(
@@ -112,50 +187,53 @@ async def task_page(
     an uncorrelated subquery column, which both databases evaluate once; only an
     empty page needs it asked separately.
     """
-    conditions = filter_conditions(owner_id, task_filter)
-    statement = _page_statement(conditions, request)
-    outside = outside_conditions(request)
-    if outside is None:
-        return page_from_rows(request, (await session.execute(statement)).all(), outside=False)
-    # A scalar subquery, not EXISTS: PostgreSQL drops ORDER BY and LIMIT inside
-    # EXISTS and may then scan the table; ordered and limited, it walks the index
-    # from the cursor and stops at the first row.
-    nearest_outside = (
-        select(Task.id)
-        .where(*conditions, outside)
-        .order_by(*order_clauses(fetch_ordering(request).reversed()))
-        .limit(1)
-        .correlate(None)
-        .scalar_subquery()
-    )
-    rows = (await session.execute(statement.add_columns(nearest_outside.label("beyond")))).all()
-    beyond = rows[0].beyond if rows else await session.scalar(select(nearest_outside))
+    statement, probe = _page_statements(_FilterShape.of(task_filter), PageShape.of(request))
+    params = _filter_params(owner_id, task_filter) | page_params(request)
+    connection = await session.connection()
+    rows = (await connection.execute(statement, params)).all()
+    if probe is None:
+        return page_from_rows(request, rows, outside=False)
+    beyond = rows[0].beyond if rows else await connection.scalar(probe, params)
     return page_from_rows(request, rows, outside=beyond is not None)
 
 
+@lru_cache(maxsize=64)
+def _count_statement(filter_shape: _FilterShape) -> Select[int]:
+    return select(func.count()).where(*_filter_conditions(filter_shape))
+
+
 async def count_tasks(session: AsyncSession, *, owner_id: int, task_filter: TaskFilter) -> int:
-    conditions = filter_conditions(owner_id, task_filter)
-    return int(await session.scalar(select(func.count()).where(*conditions)) or 0)
+    connection = await session.connection()
+    statement = _count_statement(_FilterShape.of(task_filter))
+    return int(await connection.scalar(statement, _filter_params(owner_id, task_filter)) or 0)
+
+
+_TASKS_BY_IDS = select(*TASK_COLUMNS).where(Task.owner_id == _OWNER, Task.id.in_(_IDS))
 
 
 async def tasks_by_ids(
     session: AsyncSession, *, owner_id: int, ids: Sequence[int]
 ) -> list[TaskRow | None]:
-    result = await session.execute(
-        select(*TASK_COLUMNS).where(Task.owner_id == owner_id, Task.id.in_(ids))
-    )
+    connection = await session.connection()
+    result = await connection.execute(_TASKS_BY_IDS, {"owner_id": owner_id, "ids": list(ids)})
     by_id = {row.id: row for row in result}
     return [by_id.get(task_id) for task_id in ids]
+
+
+_TAGS_BY_TASK_IDS = (
+    select(TaskTag.task_id, TaskTag.tag)
+    .where(TaskTag.owner_id == _OWNER, TaskTag.task_id.in_(_IDS))
+    .order_by(TaskTag.task_id, TaskTag.tag)
+)
 
 
 async def tags_by_task_ids(
     session: AsyncSession, *, owner_id: int, task_ids: Sequence[int]
 ) -> list[list[str]]:
     """Each task's tags in alphabetical order, in the order of `task_ids`."""
-    result = await session.execute(
-        select(TaskTag.task_id, TaskTag.tag)
-        .where(TaskTag.owner_id == owner_id, TaskTag.task_id.in_(task_ids))
-        .order_by(TaskTag.task_id, TaskTag.tag)
+    connection = await session.connection()
+    result = await connection.execute(
+        _TAGS_BY_TASK_IDS, {"owner_id": owner_id, "ids": list(task_ids)}
     )
     tags: defaultdict[int, list[str]] = defaultdict(list)
     for task_id, tag in result:
@@ -163,72 +241,95 @@ async def tags_by_task_ids(
     return [tags.get(task_id, []) for task_id in task_ids]
 
 
-async def subtask_pages(
-    session: AsyncSession, *, owner_id: int, parent_ids: Sequence[int], request: PageRequest
-) -> list[Page[TaskRow]]:
-    """The same page of subtasks for many parents in one statement (a window per parent)."""
-    conditions = [Task.owner_id == owner_id, Task.parent_id.in_(parent_ids)]
+_OWNED_CHILDREN = (Task.owner_id == _OWNER, Task.parent_id.in_(_IDS))
+
+
+@lru_cache(maxsize=64)
+def _subtask_statements(
+    page_shape: PageShape,
+) -> tuple[Select[*tuple[Any, ...]], Select[int | None] | None]:
+    """The subtask pages' window statement and, with a cursor, the parents with rows beyond it."""
     ranked = (
         select(
             *TASK_COLUMNS,
             func.row_number()
-            .over(partition_by=Task.parent_id, order_by=order_clauses(fetch_ordering(request)))
+            .over(partition_by=Task.parent_id, order_by=order_clauses(fetch_ordering(page_shape)))
             .label("rank"),
         )
-        .where(*conditions, *window_conditions(request))
+        .where(*_OWNED_CHILDREN, *window_conditions(page_shape))
         .subquery()
     )
-    result = await session.execute(
+    statement = (
         select(*(ranked.c[column.key] for column in TASK_COLUMNS))
-        .where(ranked.c.rank <= request.limit + 1)
+        .where(ranked.c.rank <= LIMIT)
         .order_by(ranked.c.parent_id, ranked.c.rank)
     )
+    outside = outside_conditions(page_shape)
+    if outside is None:
+        return statement, None
+    return statement, select(Task.parent_id).where(*_OWNED_CHILDREN, outside).group_by(
+        Task.parent_id
+    )
+
+
+async def subtask_pages(
+    session: AsyncSession, *, owner_id: int, parent_ids: Sequence[int], request: PageRequest
+) -> list[Page[TaskRow]]:
+    """The same page of subtasks for many parents in one statement (a window per parent)."""
+    statement, parents_with_rows_outside = _subtask_statements(PageShape.of(request))
+    params = {"owner_id": owner_id, "ids": list(parent_ids), **page_params(request)}
+    connection = await session.connection()
     rows: defaultdict[int, list[TaskRow]] = defaultdict(list)
-    for row in result:
+    for row in await connection.execute(statement, params):
         rows[row.parent_id].append(row)
-    with_rows_outside: set[int] = set()
-    outside = outside_conditions(request)
-    if outside is not None:
-        with_rows_outside = set(
-            await session.scalars(
-                select(Task.parent_id).where(*conditions, outside).group_by(Task.parent_id)
-            )
-        )
+    with_rows_outside: set[int | None] = set()
+    if parents_with_rows_outside is not None:
+        with_rows_outside = set(await connection.scalars(parents_with_rows_outside, params))
     return [
         page_from_rows(request, rows.get(parent_id, []), outside=parent_id in with_rows_outside)
         for parent_id in parent_ids
     ]
 
 
+_SUBTASK_COUNTS = (
+    select(Task.parent_id, func.count()).where(*_OWNED_CHILDREN).group_by(Task.parent_id)
+)
+
+
 async def subtask_counts(
     session: AsyncSession, *, owner_id: int, parent_ids: Sequence[int]
 ) -> list[int]:
-    result = await session.execute(
-        select(Task.parent_id, func.count())
-        .where(Task.owner_id == owner_id, Task.parent_id.in_(parent_ids))
-        .group_by(Task.parent_id)
+    connection = await session.connection()
+    result = await connection.execute(
+        _SUBTASK_COUNTS, {"owner_id": owner_id, "ids": list(parent_ids)}
     )
     counts: dict[int | None, int] = dict(result.all())
     return [counts.get(parent_id, 0) for parent_id in parent_ids]
 
 
-async def is_self_or_ancestor(
-    session: AsyncSession, *, owner_id: int, task_id: int, of_task_id: int
-) -> bool:
-    """Whether `task_id` is `of_task_id` or one of its ancestors (walks up with a recursive CTE).
-
-    UNION (not UNION ALL) stops the walk even on a cycle, which the schema
-    forbids but a crashed writer must not turn into an endless query.
-    """
+def _self_or_ancestor_statement() -> Select[bool]:
+    """UNION (not UNION ALL) stops the walk even on a cycle, which the schema
+    forbids but a crashed writer must not turn into an endless query."""
     chain = (
         select(Task.id, Task.parent_id)
-        .where(Task.owner_id == owner_id, Task.id == of_task_id)
+        .where(Task.owner_id == _OWNER, Task.id == bindparam("of_task_id", type_=Task.id.type))
         .cte("chain", recursive=True)
     )
     chain = chain.union(
-        select(Task.id, Task.parent_id).where(
-            Task.owner_id == owner_id, Task.id == chain.c.parent_id
-        )
+        select(Task.id, Task.parent_id).where(Task.owner_id == _OWNER, Task.id == chain.c.parent_id)
     )
-    found = await session.scalar(select(exists().where(chain.c.id == task_id)))
+    return select(exists().where(chain.c.id == bindparam("task_id", type_=Task.id.type)))
+
+
+_SELF_OR_ANCESTOR = _self_or_ancestor_statement()
+
+
+async def is_self_or_ancestor(
+    session: AsyncSession, *, owner_id: int, task_id: int, of_task_id: int
+) -> bool:
+    """Whether `task_id` is `of_task_id` or one of its ancestors (walks up with a recursive CTE)."""
+    connection = await session.connection()
+    found = await connection.scalar(
+        _SELF_OR_ANCESTOR, {"owner_id": owner_id, "task_id": task_id, "of_task_id": of_task_id}
+    )
     return bool(found)

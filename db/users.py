@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,8 +37,15 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+# Built once: the ids are a bound parameter, so each request reuses the statement
+# and its cache key. Users are ORM objects, so this one stays on the session.
+_USERS_BY_IDS = select(User).where(
+    User.id.in_(bindparam("ids", type_=User.id.type, expanding=True))
+)
+
+
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User | None]:
-    result = await session.execute(select(User).where(User.id.in_(ids)))
+    result = await session.execute(_USERS_BY_IDS, {"ids": list(ids)})
     by_id = {user.id: user for user in result.scalars()}
     return [by_id.get(user_id) for user_id in ids]
 
