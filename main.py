@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -11,26 +12,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from auth.client_address import ClientAddresses
 from auth.context import Services
+from auth.live_sessions import LiveSessions
 from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, driver_dsn
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
+from web.edge import TaskqlApp
 from web.graphiql import graphiql_assets_router, render_graphiql
 from web.graphql import graphql_router
 from web.logging import configure_logging
-from web.middleware import (
-    RequestIdMiddleware,
-    RequestLimitsMiddleware,
-    SecurityHeadersMiddleware,
-)
+from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
 
 logger = logging.getLogger("taskql")
@@ -66,6 +66,17 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings)
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
+        live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
+        listener = (
+            None
+            if settings.uses_sqlite or settings.session_cache_seconds == 0
+            else asyncio.create_task(
+                live_sessions.listen(
+                    driver_dsn(settings), connect_timeout=settings.db_connect_timeout_seconds
+                ),
+                name="taskql-session-listener",
+            )
+        )
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -75,53 +86,76 @@ def create_app(settings: Settings) -> FastAPI:
             passwords=passwords,
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
+            live_sessions=live_sessions,
         )
         freeze_startup_heap()
         try:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             passwords.close()
             await persisted_queries.close()
             await engine.dispose()
             metrics.release_pool(settings)
 
-    app = FastAPI(
-        title="taskql", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    app = TaskqlApp(
+        title="taskql",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        middleware=transport_guards(settings),
+        # FastAPI's OpenTelemetry has nothing to report to (taskql installs no SDK); off,
+        # so that no request pays for asking, and /graphql can be served directly.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.include_router(
-        graphql_router(
-            build_schema(settings),
-            settings,
-            render_ide=None if settings.is_production else render_graphiql,
-            resolve_document=persisted_queries.resolve,
-        )
+    graphql = graphql_router(
+        build_schema(settings),
+        settings,
+        render_ide=None if settings.is_production else render_graphiql,
+        resolve_document=persisted_queries.resolve,
     )
+    app.include_router(graphql)
+    app.serve_directly(graphql.routes[0])
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
-    # The last middleware added is the outermost. CORS wraps the transport limits
-    # so that a browser can read their 413 and 431 refusals.
-    app.add_middleware(
-        RequestLimitsMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        max_authorization_bytes=settings.max_authorization_header_bytes,
-    )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials="*" not in settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID"],
-            max_age=600,
-        )
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def transport_guards(settings: Settings) -> list[Middleware]:
+    """The middleware every request passes, outermost first.
+
+    CORS wraps the transport limits so that a browser can read their 413 and 431 refusals.
+    """
+    guards = [Middleware(ResponseHeadersMiddleware)]
+    if "*" not in settings.trusted_hosts:
+        guards.append(Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts))
+    if settings.cors_origins:
+        guards.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials="*" not in settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    guards.append(
+        Middleware(
+            RequestLimitsMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            max_authorization_bytes=settings.max_authorization_header_bytes,
+        )
+    )
+    return guards
 
 
 def _app_from_environment() -> FastAPI:

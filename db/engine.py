@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -85,6 +85,12 @@ def ping_idle_connections(engine: AsyncEngine, *, idle_seconds: float) -> None:
     event.listen(engine.sync_engine, "connect", stamp)
     event.listen(engine.sync_engine, "checkin", stamp)
     event.listen(engine.sync_engine, "checkout", ping_if_idle)
+
+
+def driver_dsn(settings: Settings) -> str:
+    """The PostgreSQL URL as asyncpg itself takes it, for connections outside the pool."""
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -1,9 +1,10 @@
-"""ASGI middleware that wraps every request: request ids, transport limits, security headers."""
+"""ASGI middleware that wraps every request: request ids, security headers, transport limits."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from http import HTTPStatus
 
 from starlette.datastructures import MutableHeaders
@@ -11,49 +12,34 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.responses import Refusal, RequestRefused, refusal_response
 
-REQUEST_ID_HEADER = "x-request-id"
-_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_HEADER = b"x-request-id"
+_ACCEPTABLE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 API_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 PAGE_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'none'"
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    b"form-action 'none'"
 )
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-opener-policy": "same-origin",
-}
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_CONTENT_SECURITY_POLICY = b"content-security-policy"
+_CONTENT_TYPE = b"content-type"
 
 
-class RequestIdMiddleware:
-    """Takes a well-formed `X-Request-ID` from the client or makes one, and returns it."""
+class ResponseHeadersMiddleware:
+    """Request ids and browser-hardening headers, set in one pass over each answer's headers.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        offered = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = offered if _ACCEPTABLE_REQUEST_ID.match(offered) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class SecurityHeadersMiddleware:
-    """Sets the browser-hardening headers; a page that brings its own CSP keeps it."""
+    A well-formed `X-Request-ID` from the client is kept, otherwise one is made; it is in
+    `request.state.request_id` and on the answer. The security headers are added where the
+    answer lacks them; a page that brings its own CSP keeps it.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,20 +48,32 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        offered: bytes = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        request_id = offered if _ACCEPTABLE_REQUEST_ID.match(offered) else uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                is_page = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault(
-                    "content-security-policy",
-                    PAGE_CONTENT_SECURITY_POLICY if is_page else API_CONTENT_SECURITY_POLICY,
-                )
+                message["headers"] = _hardened(message["headers"], request_id)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _hardened(raw: Iterable[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    headers = list(raw)
+    present = {name for name, _ in headers}
+    headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
+    if _CONTENT_SECURITY_POLICY not in present:
+        content_type = next((value for name, value in headers if name == _CONTENT_TYPE), b"")
+        is_page = content_type.startswith(b"text/html")
+        policy = PAGE_CONTENT_SECURITY_POLICY if is_page else API_CONTENT_SECURITY_POLICY
+        headers.append((_CONTENT_SECURITY_POLICY, policy))
+    if REQUEST_ID_HEADER in present:
+        MutableHeaders(raw=headers)[REQUEST_ID_HEADER.decode()] = request_id.decode("latin-1")
+    else:
+        headers.append((REQUEST_ID_HEADER, request_id))
+    return headers
 
 
 class RequestLimitsMiddleware:
