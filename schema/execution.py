@@ -24,10 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from enum import Enum, EnumMeta
 from inspect import isawaitable
 from math import isfinite
+from types import GeneratorType
 from typing import Any, Final
+from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from graphql import (
@@ -111,8 +115,12 @@ def _reader(definition: StrawberryField) -> Reader | None:
     return None
 
 
+# Values of these types are never awaitable, so they skip inspect.isawaitable.
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, bytes, datetime, date, time, Decimal, UUID})
+
+
 def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
-    if isawaitable(value):  # graphql-core awaits it first
+    if type(value) not in _NEVER_AWAITABLE and isawaitable(value):  # graphql-core awaits it
         return _MISSING
     try:
         coerced = coerce(value)
@@ -299,10 +307,16 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             readers.append((response_name, plain.read, complete))
         is_type_of = object_type.is_type_of
         is_awaitable = self.is_awaitable
+        # Whether a value can be awaited depends on its type, except for generators.
+        settled_types: set[type] = set()
 
         def complete_object(value: Any) -> Any:
-            if is_awaitable(value):  # graphql-core awaits it first
-                return _MISSING
+            value_type = type(value)
+            if value_type not in settled_types:
+                if is_awaitable(value):  # graphql-core awaits it first
+                    return _MISSING
+                if value_type is not GeneratorType:
+                    settled_types.add(value_type)
             # Only Strawberry's own is_type_of is left here, and it ignores its info.
             if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
                 return _MISSING
