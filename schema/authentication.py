@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -23,7 +22,6 @@ from graphql import (
     SelectionSetNode,
 )
 from graphql.utilities import get_operation_ast
-from strawberry.extensions import SchemaExtension
 
 from auth.context import RequestContext
 from errors import Unauthenticated
@@ -58,22 +56,21 @@ def runs_anonymously(document: DocumentNode, operation_name: str | None) -> bool
     return set(_root_field_names(operation.selection_set, fragments)) <= ANONYMOUS_MUTATIONS
 
 
-class BadTokenRefusal(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        execution_context = self.execution_context
-        context = execution_context.context
-        document = execution_context.graphql_document
-        if (
-            isinstance(context, RequestContext)
-            and context.viewer.rejection is not None
-            and document is not None
-            and not runs_anonymously(document, execution_context.operation_name)
-        ):
-            refusal = Unauthenticated(reason=context.viewer.rejection)
-            execution_context.result = ExecutionResult(
-                data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
-            )
-            if context.response is not None:
-                context.response.status_code = 401
-                context.response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
-        yield
+def token_refusal(
+    context: object, document: DocumentNode, operation_name: str | None
+) -> GraphQLError | None:
+    """UNAUTHENTICATED for an operation sent with a bad token, unless it runs anonymously.
+
+    The refusal also sets 401 and `WWW-Authenticate` on the context's response.
+    """
+    if (
+        not isinstance(context, RequestContext)
+        or context.viewer.rejection is None
+        or runs_anonymously(document, operation_name)
+    ):
+        return None
+    refusal = Unauthenticated(reason=context.viewer.rejection)
+    if context.response is not None:
+        context.response.status_code = 401
+        context.response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+    return GraphQLError(refusal.message, original_error=refusal)

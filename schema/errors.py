@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from strawberry.extensions import SchemaExtension
 
 from errors import ServiceUnavailable, TaskqlError
 
@@ -96,32 +95,22 @@ def format_unexpected_error(request_id: str) -> dict[str, Any]:
     }
 
 
-class ErrorCodes(SchemaExtension):
+@dataclass(frozen=True, slots=True)
+class ErrorCodes:
     """Codes every error; `hide_suggestions` drops graphql-core's "Did you mean" hints."""
 
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        super().__init__()
-        self.hide_suggestions = hide_suggestions
+    hide_suggestions: bool = False
 
-    def on_operation(self) -> Iterator[None]:
-        self._executing = False
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self._coded(error) for error in result.errors]
-
-    def on_execute(self) -> Iterator[None]:
-        self._executing = True
-        yield
-
-    def _coded(self, error: GraphQLError) -> GraphQLError:
+    def coded(self, error: GraphQLError, *, executing: bool, request_id: str) -> GraphQLError:
+        """`error` with its code. Errors about the document itself are coded by when they
+        arose: validation (before execution) or variable coercion (`executing`)."""
         original = error.original_error
         domain_error = as_domain_error(original)
         if domain_error is not None:
             if domain_error is not original:
                 logger.warning(
                     "database unavailable (request %s): %s",
-                    self._request_id(),
+                    request_id,
                     describe_failure(error.original_error or error),
                 )
             return _with_extensions(
@@ -131,7 +120,7 @@ class ErrorCodes(SchemaExtension):
             return _with_extensions(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
         # graphql-core's own errors (variable coercion wraps one in another) carry no path.
         if (original is None or isinstance(original, GraphQLError)) and error.path is None:
-            code = "BAD_USER_INPUT" if self._executing else "GRAPHQL_VALIDATION_FAILED"
+            code = "BAD_USER_INPUT" if executing else "GRAPHQL_VALIDATION_FAILED"
             message = _SUGGESTION.sub("", error.message) if self.hide_suggestions else error.message
             extensions: dict[str, object] = {"code": code, **(error.extensions or {})}
             field = _coerced_variable_field(error)
@@ -140,7 +129,6 @@ class ErrorCodes(SchemaExtension):
             return _with_extensions(error, message, extensions)
         if original is None and error.extensions and "code" in error.extensions:
             return error
-        request_id = self._request_id()
         logger.error(
             "unexpected error in %s (request %s): %s",
             ".".join(str(key) for key in error.path or ()) or "operation",
@@ -151,9 +139,6 @@ class ErrorCodes(SchemaExtension):
         return _with_extensions(
             error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         )
-
-    def _request_id(self) -> str:
-        return str(getattr(self.execution_context.context, "request_id", ""))
 
 
 def _coerced_variable_field(error: GraphQLError) -> str | None:

@@ -1,6 +1,6 @@
 """Abuse limits on GraphQL documents: tokens, depth, aliases, directives and cost.
 
-`DocumentLimits` enforces them all before any resolver runs, with one
+`document_errors` enforces them all before any resolver runs, with one
 GRAPHQL_VALIDATION_FAILED error per exceeded limit (never one per offending
 node), each naming its setting. The limits are measured before the
 specification's own validation rules, so a document over a limit never reaches
@@ -11,7 +11,7 @@ parsed and validated once per process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -40,7 +40,6 @@ from graphql import (
 )
 from graphql.language.parser import Parser
 from graphql.validation import ASTValidationRule, ValidationContext, ValidationRule
-from strawberry.extensions import AddValidationRules, SchemaExtension
 
 LIMIT_CODE = "GRAPHQL_VALIDATION_FAILED"
 CACHE_SIZE = 512
@@ -329,67 +328,35 @@ class NoIntrospectionRule(ValidationRule):
             )
 
 
-class DisableIntrospection(AddValidationRules):
-    def __init__(self) -> None:
-        super().__init__([NoIntrospectionRule])
+def document_errors(
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    *,
+    variables: Mapping[str, Any] | None,
+    limits: Limits,
+    rules: tuple[type[ASTValidationRule], ...],
+) -> list[GraphQLError]:
+    """The limits `document` exceeds, else its validation errors; none for a valid document.
 
-
-class DocumentLimits(SchemaExtension):
-    """Parses with a token limit, then checks the other limits, then validates (cached)."""
-
-    def __init__(self, *, limits: Limits) -> None:
-        super().__init__()
-        self.limits = limits
-        self._exceeded: LimitExceeded | None = None
-
-    def on_operation(self) -> Iterator[None]:
-        # Bounds strawberry's own parse, which runs when a document did not parse here.
-        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
-        yield
-        result = self.execution_context.result
-        if self._exceeded is not None and result is not None:
-            # Strawberry's fallback parse reported a bare syntax error; name the limit.
-            result.errors = [self._exceeded.error()]
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.query is not None:
-            parsed = parse_document(context.query, self.limits.max_tokens)
-            if isinstance(parsed, DocumentNode):
-                context.graphql_document = parsed
-            elif isinstance(parsed, LimitExceeded):
-                self._exceeded = parsed
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None:
-            schema = context.schema._schema
-            limits = self.limits
-            query = context.query or ""
-            # Documents from the parse cache are measured and validated once per text;
-            # long ones, and any that Strawberry parsed itself, every time.
-            cached = (
-                len(query) <= MAX_CACHED_QUERY_LENGTH
-                and parse_document(query, limits.max_tokens) is document
-            )
-            measure = (
-                _variable_free_measure(schema, query, limits.max_tokens, limits.default_page_size)
-                if cached
-                else None
-            )
-            if measure is None:
-                variables = context.variables or {}
-                measure = measure_document(schema, document, variables, limits.default_page_size)
-            errors = limit_errors(measure, limits)
-            if errors:
-                context.pre_execution_errors = errors
-            elif cached:
-                rules = context.validation_rules
-                context.pre_execution_errors = list(
-                    _cached_validate(schema, query, limits.max_tokens, rules)
-                )
-            else:
-                context.pre_execution_errors = validate(schema, document, context.validation_rules)
-        yield
+    Documents from the parse cache are measured and validated once per text (their
+    measure again per request only where a page size comes from a variable); long
+    ones every time.
+    """
+    cached = (
+        len(query) <= MAX_CACHED_QUERY_LENGTH
+        and parse_document(query, limits.max_tokens) is document
+    )
+    measure = (
+        _variable_free_measure(schema, query, limits.max_tokens, limits.default_page_size)
+        if cached
+        else None
+    )
+    if measure is None:
+        measure = measure_document(schema, document, variables or {}, limits.default_page_size)
+    errors = limit_errors(measure, limits)
+    if errors:
+        return errors
+    if cached:
+        return list(_cached_validate(schema, query, limits.max_tokens, rules))
+    return validate(schema, document, rules)
