@@ -53,10 +53,6 @@ class Ordering:
     def reversed(self) -> Ordering:
         return Ordering(self.field, not self.descending)
 
-    def sort_value(self, row: Any) -> SortValue:
-        value: SortValue = getattr(row, self.field.value)
-        return value
-
 
 @dataclass(frozen=True, slots=True)
 class Position:

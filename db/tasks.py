@@ -35,6 +35,8 @@ from db.pagination import (
 )
 
 TaskRow: TypeAlias = Row[*tuple[Any, ...]]
+"""A task's columns in TASK_COLUMNS order (a statement may add more after them). Read
+by position: a Row's attribute lookup by name costs ~10x an index (bench/README.md)."""
 TASK_COLUMNS = (
     Task.id,
     Task.owner_id,
@@ -48,6 +50,7 @@ TASK_COLUMNS = (
     Task.created_at,
     Task.updated_at,
 )
+TASK_COLUMN_INDEX = {column.key: index for index, column in enumerate(TASK_COLUMNS)}
 LIKE_ESCAPE = "\\"
 
 

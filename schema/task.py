@@ -15,7 +15,7 @@ import strawberry
 
 from auth.context import Info, RequestContext
 from db.pagination import Ordering, Page, PageRequest, Position, SortField
-from db.tasks import TaskFilter, TaskRow
+from db.tasks import TASK_COLUMN_INDEX, TaskFilter, TaskRow
 from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
 from schema.execution import PURE
@@ -225,19 +225,33 @@ class Task(Node):
 
     @classmethod
     def from_row(cls, row: TaskRow) -> Task:
+        (
+            pk,
+            owner_id,
+            parent_id,
+            title,
+            description,
+            completed,
+            completed_at,
+            priority,
+            due_at,
+            created_at,
+            updated_at,
+            *_,
+        ) = row  # TASK_COLUMNS by position (a page's statement may add columns after them)
         return cls(
-            id=to_global_id("Task", row.id),
-            pk=row.id,
-            parent_pk=row.parent_id,
-            owner_pk=row.owner_id,
-            title=row.title,
-            description=row.description,
-            completed=row.completed,
-            completed_at=row.completed_at,
-            priority=PRIORITIES[row.priority],
-            due_at=row.due_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+            id=to_global_id("Task", pk),
+            pk=pk,
+            parent_pk=parent_id,
+            owner_pk=owner_id,
+            title=title,
+            description=description,
+            completed=completed,
+            completed_at=completed_at,
+            priority=PRIORITIES[priority],
+            due_at=due_at,
+            created_at=created_at,
+            updated_at=updated_at,
         )
 
     @strawberry.field(description="Lower-case, alphabetical.")
@@ -311,11 +325,11 @@ class TaskConnection:
         *,
         count: Callable[[], Awaitable[int]],
     ) -> TaskConnection:
-        sort_key = task_ordering.field.value
+        sort_index = TASK_COLUMN_INDEX[task_ordering.field.value]
         edges = [
             TaskEdge(
-                node=Task.from_row(row),
-                position=Position(getattr(row, sort_key), row.id),
+                node=(task := Task.from_row(row)),
+                position=Position(row[sort_index], task.pk),
                 codec=codec,
             )
             for row in page.rows
