@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     db_pool_recycle_seconds: PositiveInt = 1800
     db_pool_pre_ping: bool = True
     db_pool_pre_ping_idle_seconds: Annotated[float, Field(ge=0)] = 1.0
+    max_concurrent_queries: PositiveInt = 10
     session_cache_seconds: Annotated[float, Field(ge=0)] = 5.0
     db_connect_timeout_seconds: PositiveFloat = 5.0
     db_statement_timeout_ms: PositiveInt = 10_000

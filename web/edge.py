@@ -33,6 +33,11 @@ class TaskqlApp(FastAPI):
     _direct_route: Route | None = None
     _direct_stack: ASGIApp | None = None
 
+    @property
+    def direct_route(self) -> Route | None:
+        """The route given to `serve_directly`, if any."""
+        return self._direct_route
+
     def serve_directly(self, route: BaseRoute) -> None:
         """Answer `route` without FastAPI's own layers.
 

@@ -6,7 +6,8 @@ only (405 with `Allow: POST` for mutations), request-level errors as JSON with
 `errors`. A client that accepts `application/graphql-response+json` gets it, with
 400 for requests that fail before execution; one that accepts only
 `application/json` gets 200 with `errors`, as older clients expect. A database
-that is down or a pool that is exhausted answers 503 with `Retry-After`.
+that is down, a pool that is exhausted or a query that waited too long for its turn
+(`web/admission.py`) answers 503 with `Retry-After`.
 
 Two hook points, both constructor arguments:
 - `render_ide(request)` answers a browser's GET of /graphql with the GraphiQL
@@ -24,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any
@@ -51,6 +53,7 @@ from schema.errors import (
 )
 from schema.limits import parse_document
 from settings import Settings
+from web.admission import Admission
 from web.metrics import record_operation
 from web.responses import (
     GRAPHQL_RESPONSE_MEDIA_TYPE,
@@ -170,6 +173,9 @@ class GraphQLEndpoint:
         self.context_getter = context_getter
         self.render_ide = render_ide
         self.resolve_document = resolve_document
+        self.query_admission = Admission(
+            settings.max_concurrent_queries, timeout_seconds=settings.db_pool_timeout_seconds
+        )
 
     async def handle(self, request: Request) -> Response:
         media_type = preferred_media_type(request.headers.get("accept"))
@@ -265,6 +271,7 @@ class GraphQLEndpoint:
         try:
             async with (
                 asyncio.timeout(self.settings.request_timeout_seconds),
+                self._admission(operation_type),
                 self._session_factory(services, operation_type)() as db,
             ):
                 context = await self.context_getter(request, db)
@@ -287,6 +294,11 @@ class GraphQLEndpoint:
             outcome.retry_after = ServiceUnavailable().retry_after
         self._observe(request, outcome, user_id, time.perf_counter() - started)
         return outcome
+
+    def _admission(self, operation_type: str) -> AbstractAsyncContextManager[None]:
+        if operation_type == OperationType.QUERY.value:
+            return self.query_admission
+        return nullcontext()
 
     @staticmethod
     def _session_factory(
