@@ -8,6 +8,7 @@ Anything left of it was written by the client and is never believed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from starlette.requests import Request
@@ -22,6 +23,10 @@ def _parse_address(text: str) -> IPv4Address | IPv6Address | None:
         return None
 
 
+# A worker sees the same few socket peers (its proxies, its clients) again and again.
+_peer_address = lru_cache(maxsize=1024)(_parse_address)
+
+
 class ClientAddresses:
     def __init__(self, trusted_proxies: Iterable[str]) -> None:
         self._trusted: tuple[IPv4Network | IPv6Network, ...] = tuple(
@@ -33,7 +38,7 @@ class ClientAddresses:
 
     def of(self, request: Request) -> str:
         host = request.client.host if request.client else ""
-        peer = _parse_address(host)
+        peer = _peer_address(host)
         if peer is None:
             return host or UNKNOWN_ADDRESS
         if not self._is_trusted(peer):

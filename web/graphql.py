@@ -255,7 +255,8 @@ class GraphQLEndpoint:
                 query = await self.resolve_document(operation.query, operation.extensions)
             except TaskqlError as error:
                 return self._unresolved(error, operation)
-            operation = replace(operation, query=query)
+            if query is not operation.query:
+                operation = replace(operation, query=query)
         if not operation.query:
             raise Refusal(RequestUnreadable("The request has no `query`."))
         operation_type, operation_name = _describe(operation, self.settings.max_tokens)

@@ -187,7 +187,7 @@ class PersistedQueries:
         """
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
-            if query is not None:
+            if query is not None and self._trusted is not None:
                 self._require_trusted(sha256_hex(query))
             return query
         sha256_hash = _requested_hash(persisted)
