@@ -35,6 +35,7 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLLeafType,
     GraphQLList,
@@ -74,6 +75,12 @@ class PlainField:
 
 FieldIndex = dict[tuple[str, str], PlainField]
 _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
+
+SharedCompleters = dict[tuple[int, ...], tuple[tuple[FieldNode, ...], Completer | None]]
+"""(id of the PlainField, ids of the selecting field nodes) -> (those nodes, kept alive so
+that their ids are not reused while the entry exists; the completer)."""
+_shared: WeakKeyDictionary[GraphQLSchema, SharedCompleters] = WeakKeyDictionary()
+SHARED_COMPLETERS_LIMIT = 2048
 
 
 def _attribute_reader(name: str) -> Reader:
@@ -231,6 +238,12 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
         # id(field details list) -> (the list, kept alive so its id is not reused; completer)
         self._completers: dict[int, tuple[FieldDetailsList, Completer | None]] = {}
+        # Without variables, which fields a selection collects depends only on its nodes,
+        # and the parse cache hands every request for a document the same nodes: such
+        # completers are built once per process, not once per request.
+        self._shared: SharedCompleters | None = None
+        if self._fields and not self.operation.variable_definitions:
+            self._shared = _shared.setdefault(self.schema, {})
 
     def _completer_for(
         self, plain: PlainField, field_details_list: FieldDetailsList
@@ -240,8 +253,20 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._completers.get(id(field_details_list))
         if cached is not None:
             return cached[1]
+        shared = self._shared
+        key: tuple[int, ...] = ()
+        if shared is not None:
+            key = (id(plain), *(id(details.node) for details in field_details_list))
+            found = shared.get(key)
+            if found is not None:
+                self._completers[id(field_details_list)] = (field_details_list, found[1])
+                return found[1]
         completer = self._compile(plain.type, field_details_list)
         self._completers[id(field_details_list)] = (field_details_list, completer)
+        if shared is not None:
+            if len(shared) >= SHARED_COMPLETERS_LIMIT:
+                shared.clear()
+            shared[key] = (tuple(details.node for details in field_details_list), completer)
         return completer
 
     def _compile(

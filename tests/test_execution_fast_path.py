@@ -23,7 +23,8 @@ from typing import Any, NewType
 import pytest
 import strawberry
 from _pytest.mark import ParameterSet
-from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLObjectType, GraphQLResolveInfo, execute, parse
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.scalars import JSON
@@ -809,3 +810,31 @@ def test_a_schema_with_its_own_default_resolver_keeps_it() -> None:
     stock = build(None).execute_sync(query)
     assert stock.data == {"thing": {"title": "item"}}
     assert (fast.data, fast.errors) == (stock.data, stock.errors)
+
+
+def test_one_parsed_document_run_again_answers_each_root_like_graphql_core() -> None:
+    """A document without variables keeps its completers between runs (the parse cache
+    hands every request the same nodes); each run still reads its own root, gives up
+    where its own values are unusual, and fragments still apply by type."""
+    document = parse(
+        "{ item { title rank ...on Item { done } } items { title note } required: requiredItem"
+        " { title } }"
+    )
+    roots = [
+        world(),
+        world(item=item(title="Cake", rank=7), items=[item(note="n")]),
+        world(item=item(title=None)),  # a null where the schema forbids one: error, null item
+        world(items=[item(rank=2**40)], required_item=item(title="Pie")),
+        world(),
+    ]
+    for root in roots:
+        fast, stock = (
+            execute(schema._schema, document, root_value=root, **kwargs)
+            for schema, kwargs in (
+                (FAST, {"executor_class": PlainFieldExecutionContext}),
+                (STOCK, {}),
+            )
+        )
+        assert isinstance(fast, GraphQLExecutionResult)
+        assert isinstance(stock, GraphQLExecutionResult)
+        assert (fast.data, fast.errors) == (stock.data, stock.errors)
