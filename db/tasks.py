@@ -17,9 +17,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.driver import fetch_all
 from db.models import Task, TaskTag
 from db.pagination import (
     LIMIT,
@@ -34,7 +35,7 @@ from db.pagination import (
     window_conditions,
 )
 
-TaskRow: TypeAlias = Row[*tuple[Any, ...]]
+TaskRow: TypeAlias = Sequence[Any]
 """A task's columns in TASK_COLUMNS order (a statement may add more after them). Read
 by position: a Row's attribute lookup by name costs ~10x an index (bench/README.md)."""
 TASK_COLUMNS = (
@@ -193,10 +194,10 @@ async def task_page(
     statement, probe = _page_statements(_FilterShape.of(task_filter), PageShape.of(request))
     params = _filter_params(owner_id, task_filter) | page_params(request)
     connection = await session.connection()
-    rows = (await connection.execute(statement, params)).all()
+    rows = await fetch_all(connection, statement, params)
     if probe is None:
         return page_from_rows(request, rows, outside=False)
-    beyond = rows[0].beyond if rows else await connection.scalar(probe, params)
+    beyond = rows[0][-1] if rows else await connection.scalar(probe, params)
     return page_from_rows(request, rows, outside=beyond is not None)
 
 

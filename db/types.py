@@ -32,10 +32,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        """None on asyncpg: it already decodes `timestamptz` as an aware UTC datetime, so
-        the per-value conversion below would only repeat it (forty times on a page)."""
+        """On asyncpg, only naive values need attention: it decodes `timestamptz` as an
+        aware UTC datetime already, except +-infinity (the instants of datetime.max and
+        datetime.min), which it maps to naive datetime.max and datetime.min."""
         if dialect.driver == "asyncpg":
-            return None
+            return _aware_utc
         return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -44,6 +45,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
