@@ -19,18 +19,11 @@ import strawberry
 
 from db.pagination import Ordering, PageRequest, Position, SortValue
 from errors import BadUserInput
+from schema.execution import PURE
 from settings import Settings
 
 MAC_BYTES = 12
 INVALID_CURSOR = "Invalid cursor."
-
-
-@strawberry.type(description="Where a page sits in its connection (Relay Cursor Connections).")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @lru_cache(maxsize=4096)
@@ -69,6 +62,24 @@ class CursorCodec:
             return Position(_decode_value(value), int(task_id))
         except ValueError:
             raise BadUserInput(INVALID_CURSOR, field=argument) from None
+
+
+@strawberry.type(description="Where a page sits in its connection (Relay Cursor Connections).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start: strawberry.Private[Position | None]
+    end: strawberry.Private[Position | None]
+    codec: strawberry.Private[CursorCodec]
+
+    # Signed only when asked for: most pages are read without their cursors.
+    @strawberry.field(metadata={PURE: True})
+    def start_cursor(self) -> str | None:
+        return None if self.start is None else self.codec.encode(self.start)
+
+    @strawberry.field(metadata={PURE: True})
+    def end_cursor(self) -> str | None:
+        return None if self.end is None else self.codec.encode(self.end)
 
 
 def _encode_value(value: SortValue) -> str:

@@ -339,8 +339,9 @@ class TaskConnection:
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,
-                start_cursor=codec.encode(edges[0].position) if edges else None,
-                end_cursor=codec.encode(edges[-1].position) if edges else None,
+                start=edges[0].position if edges else None,
+                end=edges[-1].position if edges else None,
+                codec=codec,
             ),
             count=count,
         )

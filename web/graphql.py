@@ -393,13 +393,15 @@ class GraphQLEndpoint:
         user_id: int | None,
         seconds: float,
     ) -> None:
-        codes = sorted(set(outcome.codes))
         record_operation(
             name=outcome.operation_name,
             operation_type=outcome.operation_type,
             outcome=outcome.codes[0] if outcome.codes else "ok",
             seconds=seconds,
         )
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        codes = sorted(set(outcome.codes))
         logger.info(
             "%s %s %.1fms %s",
             outcome.operation_type,

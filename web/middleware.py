@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from collections.abc import Iterable
 from http import HTTPStatus
 
@@ -49,7 +49,9 @@ class ResponseHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         offered: bytes = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
-        request_id = offered if _ACCEPTABLE_REQUEST_ID.match(offered) else uuid.uuid4().hex.encode()
+        request_id = (
+            offered if _ACCEPTABLE_REQUEST_ID.match(offered) else secrets.token_hex(16).encode()
+        )
         scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
 
         async def send_with_headers(message: Message) -> None:
