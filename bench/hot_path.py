@@ -1,0 +1,215 @@
+"""CPU cost of W1 and of the pieces of its path that taskql chose between, in one process.
+
+    uv run python -m bench.hot_path [DSN]   (default: the seeded taskql_bench database;
+                                            run bench/run-tasks.sh or bench.seed first)
+
+Every figure is process CPU time (the database server's own time is not counted),
+the minimum over BATCHES batches. Rows:
+
+- W1 through the ASGI app, in process: no network, no load generator; 32
+  concurrent requests, as wrk sends them. The number to profile, e.g.
+  `py-spy record -f raw -o w1.txt -- .venv/bin/python -m bench.hot_path`.
+- the W1 page read: through SQLAlchemy (`connection.execute(...).all()`) and on
+  asyncpg (`db.driver.fetch_all`), on one open connection.
+- a request's database session: an autocommit AsyncSession with its connection,
+  against a bare AsyncConnection.
+- reading one task row: by column name (SQLAlchemy Row attributes) and by position.
+- completing one DateTime value, against `datetime.isoformat()` alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import uvloop
+from sqlalchemy.engine.result import SimpleResultMetaData
+from sqlalchemy.engine.row import Row
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.seed import PASSWORD, email
+from bench.tasks_load import LOGIN, W1
+from db.driver import fetch_all
+from db.engine import create_session_factory
+from db.pagination import Ordering, PageRequest, PageShape, page_params
+from db.tasks import TASK_COLUMNS, TaskFilter, _filter_params, _FilterShape, _page_statements
+from main import create_app
+from schema import build_schema
+from schema.execution import _leaf_completer
+from settings import load_settings
+
+DEFAULT_DSN = "postgresql+asyncpg://postgres@127.0.0.1:5432/taskql_bench"
+BATCHES = int(os.environ.get("BATCHES", "5"))
+CONCURRENCY = 32
+
+
+def _environment(dsn: str) -> None:
+    os.environ.update(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET": "bench-secret-for-taskql-0123456789abcdef",
+            "DATABASE_URL": dsn,
+            "AUTO_MIGRATE": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+async def best_us(call: Callable[[], Awaitable[object]], calls: int) -> float:
+    """The least CPU microseconds per call over BATCHES batches of `calls` calls."""
+    for _ in range(calls // 4):
+        await call()
+    best = float("inf")
+    for _ in range(BATCHES):
+        started = time.process_time()
+        for _ in range(calls):
+            await call()
+        best = min(best, (time.process_time() - started) * 1e6 / calls)
+    return best
+
+
+def best_sync_us(call: Callable[[], object], calls: int) -> float:
+    best = float("inf")
+    for _ in range(BATCHES):
+        started = time.process_time()
+        for _ in range(calls):
+            call()
+        best = min(best, (time.process_time() - started) * 1e6 / calls)
+    return best
+
+
+async def asgi_post(app: Any, body: bytes, token: str | None = None) -> bytes:
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    if token is not None:
+        headers.append((b"authorization", b"Bearer " + token.encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(chunks)
+
+
+async def w1_in_process(rows: list[tuple[str, float]]) -> None:
+
+    app = create_app(load_settings())
+    async with app.router.lifespan_context(app):
+        variables = {"input": {"email": email(0), "password": PASSWORD}}
+        answer = await asgi_post(app, json.dumps({"query": LOGIN, "variables": variables}).encode())
+        token = json.loads(answer)["data"]["login"]["accessToken"]
+        body = json.dumps({"query": W1}).encode()
+        assert b'"errors"' not in await asgi_post(app, body, token)
+
+        async def thirty_two() -> None:
+            await asyncio.gather(*(asgi_post(app, body, token) for _ in range(CONCURRENCY)))
+
+        per_batch = await best_us(thirty_two, 60)
+        rows.append(("W1 request, in process (32 at once)", per_batch / CONCURRENCY))
+
+
+async def database_pieces(dsn: str, rows: list[tuple[str, float]]) -> None:
+
+    engine = create_async_engine(dsn, pool_size=2)
+    sessions = create_session_factory(engine, autocommit=True)
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    request = PageRequest(Ordering(), 20)
+    statement, _probe = _page_statements(_FilterShape.of(TaskFilter()), PageShape.of(request))
+    params = _filter_params(1, TaskFilter()) | page_params(request)
+    try:
+        async with reads.connect() as connection:
+
+            async def through_sqlalchemy() -> object:
+                return (await connection.execute(statement, params)).all()
+
+            async def on_the_driver() -> object:
+                return await fetch_all(connection, statement, params)
+
+            rows.append(("W1 page read through SQLAlchemy", await best_us(through_sqlalchemy, 500)))
+            rows.append(
+                ("W1 page read on asyncpg (db/driver.py)", await best_us(on_the_driver, 500))
+            )
+
+        async def session_with_connection() -> None:
+            async with sessions() as session:
+                await session.connection()
+
+        async def bare_connection() -> None:
+            async with reads.connect():
+                pass
+
+        rows.append(
+            (
+                "session + its connection, open and close",
+                await best_us(session_with_connection, 500),
+            )
+        )
+        rows.append(("bare AsyncConnection, open and close", await best_us(bare_connection, 500)))
+    finally:
+        await engine.dispose()
+
+
+def python_pieces(rows: list[tuple[str, float]]) -> None:
+
+    metadata = SimpleResultMetaData([column.key for column in TASK_COLUMNS])
+    now = datetime.now(UTC)
+    row = Row(
+        metadata,
+        metadata._effective_processors,
+        metadata._key_to_index,
+        (7, 1, None, "title", None, False, None, 2, None, now, now),
+    )
+    names = [column.key for column in TASK_COLUMNS]
+    rows.append(
+        (
+            "task row: 11 columns by name",
+            best_sync_us(lambda: [getattr(row, n) for n in names], 100_000),
+        )
+    )
+    rows.append(("task row: 11 columns by position", best_sync_us(lambda: tuple(row), 100_000)))
+    complete = _leaf_completer(build_schema(load_settings())._schema.type_map["DateTime"])  # type: ignore[arg-type]
+    rows.append(("DateTime value completed", best_sync_us(lambda: complete(now), 100_000)))
+    rows.append(("datetime.isoformat() alone", best_sync_us(now.isoformat, 100_000)))
+
+
+async def main(dsn: str) -> None:
+    _environment(dsn)
+    rows: list[tuple[str, float]] = []
+    await w1_in_process(rows)
+    await database_pieces(dsn, rows)
+    python_pieces(rows)
+    print(f"{'what':45} {'CPU us':>9}")  # noqa: T201
+    for name, microseconds in rows:
+        print(f"{name:45} {microseconds:9.2f}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    dsn = arguments[0] if arguments else DEFAULT_DSN
+    uvloop.run(main(dsn.replace("postgresql://", "postgresql+asyncpg://")))
