@@ -46,7 +46,7 @@ def freeze_startup_heap() -> None:
     """Move everything built at start-up (schema, models, pools) out of the collector's sight.
 
     Full collections otherwise walk the whole long-lived heap over and over while
-    requests run (gc.freeze, Python 3.7+); measured in bench/README.md.
+    requests run (gc.freeze, Python 3.7+).
     """
     gc.collect()
     gc.freeze()

@@ -37,7 +37,7 @@ from db.pagination import (
 
 TaskRow: TypeAlias = Sequence[Any]
 """A task's columns in TASK_COLUMNS order (a statement may add more after them). Read
-by position: a Row's attribute lookup by name costs ~10x an index (bench/README.md)."""
+by position: a Row's attribute lookups by name cost ~30x an index (bench/hot_path.py)."""
 TASK_COLUMNS = (
     Task.id,
     Task.owner_id,
