@@ -16,7 +16,6 @@ from typing import Any, NoReturn
 import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, specified_rules
 from graphql.execution import execute as graphql_execute
-from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
@@ -24,6 +23,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_first_operation, get_operation_type
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
@@ -98,6 +98,9 @@ class TaskqlSchema(strawberry.Schema):
         )
         if not isinstance(document, DocumentNode):
             return self._result(None, document, executing=False, request_id=request_id)
+        if operation_name is None:  # the first operation runs, as Strawberry has it
+            first = get_first_operation(document)
+            operation_name = first.name.value if first and first.name else None
         refusal = token_refusal(context_value, document, operation_name)
         if refusal is not None:
             return self._result(None, [refusal], executing=True, request_id=request_id)
@@ -135,10 +138,10 @@ class TaskqlSchema(strawberry.Schema):
             return [parsed.error()]
         if isinstance(parsed, GraphQLSyntaxError):
             return [parsed]
-        definition = get_operation_ast(parsed, operation_name)
-        if definition is None:
-            raise CannotGetOperationTypeError(operation_name)
-        operation_type = OperationType(definition.operation.value)
+        try:  # the named operation, or the first one (as Strawberry and graphql-core pick it)
+            operation_type = get_operation_type(parsed, operation_name)
+        except RuntimeError:
+            raise CannotGetOperationTypeError(operation_name) from None
         if operation_type not in allowed_operation_types:
             raise InvalidOperationTypeError(operation_type)
         errors = document_errors(

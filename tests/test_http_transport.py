@@ -221,3 +221,17 @@ class TestCors:
         assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
         assert allowed.headers["access-control-allow-credentials"] == "true"
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_several_operations_without_a_name_run_the_first_as_before(
+    client: httpx.AsyncClient,
+) -> None:
+    """As Strawberry had it before taskql ran operations itself: the first one runs."""
+    body = {"query": "query A { __typename } query B { me { email } }"}
+    response = await client.post("/graphql", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+    named = await client.post("/graphql", json={**body, "operationName": "A"})
+    assert named.json() == {"data": {"__typename": "Query"}}
+    unknown = await client.post("/graphql", json={**body, "operationName": "C"})
+    assert unknown.status_code == 400
