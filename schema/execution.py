@@ -32,7 +32,7 @@ from math import isfinite
 from types import GeneratorType
 from typing import Any, Final
 from uuid import UUID
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from graphql import (
     FieldNode,
@@ -43,6 +43,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    OperationDefinitionNode,
     Undefined,
     is_leaf_type,
 )
@@ -77,10 +78,33 @@ FieldIndex = dict[tuple[str, str], PlainField]
 _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
 
 SharedCompleters = dict[tuple[int, ...], tuple[tuple[FieldNode, ...], Completer | None]]
-"""(id of the PlainField, ids of the selecting field nodes) -> (those nodes, kept alive so
-that their ids are not reused while the entry exists; the completer)."""
-_shared: WeakKeyDictionary[GraphQLSchema, SharedCompleters] = WeakKeyDictionary()
-SHARED_COMPLETERS_LIMIT = 2048
+"""One operation's completers: (id of the PlainField, ids of the selecting field nodes) ->
+(those nodes, kept alive so that their ids are not reused; the completer)."""
+OperationCompleters = dict[int, tuple["ref[OperationDefinitionNode]", SharedCompleters]]
+# Per schema, id(operation node) -> (a weak reference to the node, its completers). An
+# entry goes with its operation node, when the parse cache lets go of the document (or at
+# the end of the request, for a document too long to be cached): nothing is kept that is
+# not kept anyway.
+_shared: WeakKeyDictionary[GraphQLSchema, OperationCompleters] = WeakKeyDictionary()
+
+
+def _shared_completers(
+    schema: GraphQLSchema, operation: OperationDefinitionNode
+) -> SharedCompleters:
+    by_operation = _shared.setdefault(schema, {})
+    key = id(operation)
+    entry = by_operation.get(key)
+    if entry is not None and entry[0]() is operation:
+        return entry[1]
+
+    def forget(reference: ref[OperationDefinitionNode]) -> None:
+        current = by_operation.get(key)
+        if current is not None and current[0] is reference:
+            del by_operation[key]
+
+    completers: SharedCompleters = {}
+    by_operation[key] = (ref(operation, forget), completers)
+    return completers
 
 
 def _attribute_reader(name: str) -> Reader:
@@ -240,10 +264,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._completers: dict[int, tuple[FieldDetailsList, Completer | None]] = {}
         # Without variables, which fields a selection collects depends only on its nodes,
         # and the parse cache hands every request for a document the same nodes: such
-        # completers are built once per process, not once per request.
+        # completers are built once per document, not once per request.
         self._shared: SharedCompleters | None = None
         if self._fields and not self.operation.variable_definitions:
-            self._shared = _shared.setdefault(self.schema, {})
+            self._shared = _shared_completers(self.schema, self.operation)
 
     def _completer_for(
         self, plain: PlainField, field_details_list: FieldDetailsList
@@ -264,8 +288,6 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completer = self._compile(plain.type, field_details_list)
         self._completers[id(field_details_list)] = (field_details_list, completer)
         if shared is not None:
-            if len(shared) >= SHARED_COMPLETERS_LIMIT:
-                shared.clear()
             shared[key] = (tuple(details.node for details in field_details_list), completer)
         return completer
 

@@ -12,8 +12,10 @@ every root field is plain, so the fast path starts at the root.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from enum import Enum
@@ -24,7 +26,13 @@ import pytest
 import strawberry
 from _pytest.mark import ParameterSet
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLObjectType, GraphQLResolveInfo, execute, parse
+from graphql import (
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    OperationDefinitionNode,
+    execute,
+    parse,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.scalars import JSON
@@ -838,3 +846,20 @@ def test_one_parsed_document_run_again_answers_each_root_like_graphql_core() -> 
         assert isinstance(fast, GraphQLExecutionResult)
         assert isinstance(stock, GraphQLExecutionResult)
         assert (fast.data, fast.errors) == (stock.data, stock.errors)
+
+
+def test_a_document_once_run_is_not_kept_alive_by_its_completers() -> None:
+    """Completers built for a document go with it: a document too long for the parse
+    cache, sent once per request, must not pile up in memory."""
+    document = parse("{ item { title rank } items { title } }")
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    field = weakref.ref(operation.selection_set.selections[0])
+    result = execute(
+        FAST._schema, document, root_value=world(), executor_class=PlainFieldExecutionContext
+    )
+    assert isinstance(result, GraphQLExecutionResult)
+    assert result.errors is None
+    del document, operation, result
+    gc.collect()
+    assert field() is None
