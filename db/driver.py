@@ -14,10 +14,12 @@ only while nothing observes statement execution (echo, cursor-execute listeners
 such as tracing or the tests' statement counter), which then sees every statement. Bound
 values and result columns go through their types' processors, as SQLAlchemy's
 own would. Any
-other statement, any other driver, and any error take the ordinary path: a
-statement that fails on the driver runs again through SQLAlchemy (it is a read),
-which reports the error as for any other statement and, for a lost connection,
-invalidates it and the pool's older connections.
+other statement and any other driver take the ordinary path. A failure that
+PostgreSQL reports about the statement (a timeout, say) is raised as asyncpg
+reports it, never run twice. Any other failure means the connection is gone
+(asyncpg's client-side errors for that vary): the read runs again through
+SQLAlchemy, which meets the same dead connection, reports it as for any other
+statement, and invalidates it and the pool's older connections.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.engine import lost_connection
 
 DRIVER = "asyncpg"
 
@@ -115,9 +120,13 @@ async def fetch_all(
         assert driver is not None
         try:
             records: Sequence[Sequence[Any]] = await driver.fetch(prepared.sql, *arguments)
-        except Exception:  # noqa: S110 - reported by the ordinary path just below
+        except asyncpg.PostgresError as error:
+            if not lost_connection(error):
+                raise  # the statement's own failure, as PostgreSQL reported it (a timeout, say)
+        except Exception:  # noqa: S110 - the connection failed (asyncpg's client-side errors vary)
             pass
         else:
             return prepared.rows(records)
+        # The connection is gone: SQLAlchemy meets it too, reports it and retires it.
     rows: Sequence[Sequence[Any]] = (await connection.execute(statement, params)).all()
     return rows

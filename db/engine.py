@@ -87,6 +87,22 @@ def ping_idle_connections(engine: AsyncEngine, *, idle_seconds: float) -> None:
     event.listen(engine.sync_engine, "checkout", ping_if_idle)
 
 
+# PostgreSQL's SQLSTATEs for a lost connection (asyncpg's ConnectionDoesNotExistError is
+# 08003, CannotConnectNowError 57P03): class 08, and an administrator or crash shutting down.
+_CONNECTION_SQLSTATE_CLASS = "08"
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether `error` itself (not its causes) says the connection to the database failed."""
+    if isinstance(error, OSError):
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith(_CONNECTION_SQLSTATE_CLASS) or sqlstate in _SHUTDOWN_SQLSTATES
+    )
+
+
 def driver_dsn(settings: Settings) -> str:
     """The PostgreSQL URL as asyncpg itself takes it, for connections outside the pool."""
     url = make_url(settings.database_url).set(drivername="postgresql")

@@ -17,6 +17,7 @@ from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from db.engine import lost_connection
 from errors import ServiceUnavailable, TaskqlError
 
 logger = logging.getLogger("taskql.errors")
@@ -28,12 +29,6 @@ _VARIABLE_PATH = re.compile(
 )
 
 
-# Failures of the connection itself, not of a statement: the database may answer again soon.
-_CONNECTION_FAILURES = (PoolTimeoutError, OSError)
-# PostgreSQL's SQLSTATEs for the same (asyncpg's ConnectionDoesNotExistError is 08003,
-# CannotConnectNowError 57P03): class 08 and an administrator or crash shutting it down.
-_CONNECTION_SQLSTATE_CLASS = "08"
-_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _LOGGED_MESSAGE_LENGTH = 200
 
 
@@ -46,12 +41,8 @@ def database_unavailable(error: BaseException | None) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, _CONNECTION_FAILURES):
-            return True
-        sqlstate = getattr(error, "sqlstate", None)
-        if isinstance(sqlstate, str) and (
-            sqlstate.startswith(_CONNECTION_SQLSTATE_CLASS) or sqlstate in _SHUTDOWN_SQLSTATES
-        ):
+        # An exhausted pool, or a failure of the connection itself, not of a statement.
+        if isinstance(error, PoolTimeoutError) or lost_connection(error):
             return True
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -110,5 +111,28 @@ async def test_a_page_read_on_a_dead_connection_fails_as_sqlalchemy_reports_it(
                 await fetch_all(connection, statement, params)
             assert failure.value.connection_invalidated
             assert database_unavailable(failure.value)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_that_fails_on_the_driver_is_reported_once_as_it_is(
+    postgres_database: str,
+) -> None:
+    """A failure of the statement itself (here a lock timeout) is not run again."""
+    engine = create_async_engine(postgres_database)
+    request = PageRequest(Ordering(), 20)
+    statement, _probe = _page_statements(_FilterShape.of(TaskFilter()), PageShape.of(request))
+    params = {"owner_id": 1, **page_params(request)}
+    try:
+        async with engine.connect() as locker, engine.connect() as connection:
+            await connection.execute(text("SET lock_timeout = '300ms'"))
+            await locker.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
+            # asyncpg's own error: not run again through SQLAlchemy, which would have
+            # met the aborted transaction and reported that instead.
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await fetch_all(connection, statement, params)
+            await locker.rollback()
+            await connection.rollback()
+            assert await fetch_all(connection, statement, params) is not None
     finally:
         await engine.dispose()
