@@ -89,3 +89,33 @@ async def test_a_wait_past_the_timeout_raises_service_unavailable_and_frees_noth
             pass
         async with admission:
             pass
+
+
+CREATE = 'mutation { createTask(input: {title: "kept"}) { title } }'
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"max_concurrent_queries": 1, "db_pool_timeout_seconds": 0.3, "batching_enabled": True}],
+)
+async def test_a_batch_whose_mutation_ran_is_not_503_when_its_query_waited_too_long(
+    app: FastAPI, client: httpx.AsyncClient, settings_overrides: dict[str, Any]
+) -> None:
+    """A 503 invites a retry of the whole batch, which would create the task twice."""
+    token = (await signup(client, "ada@example.com"))["accessToken"]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with graphql_endpoint(app).query_admission:
+        mixed = await client.post(
+            "/graphql", json=[{"query": CREATE}, {"query": ME}], headers=headers
+        )
+        only_queries = await client.post(
+            "/graphql", json=[{"query": ME}, {"query": ME}], headers=headers
+        )
+    assert mixed.status_code == 200
+    assert "retry-after" not in mixed.headers
+    created, waited = mixed.json()
+    assert created == {"data": {"createTask": {"title": "kept"}}}
+    assert error_codes(waited) == ["SERVICE_UNAVAILABLE"]
+    assert waited["errors"][0]["extensions"]["retryAfter"] == 5
+    assert only_queries.status_code == 503
+    assert only_queries.headers["retry-after"] == "5"

@@ -425,13 +425,20 @@ class GraphQLEndpoint:
         status = next((o.status_code for o in outcomes if o.status_code), status)
         headers = [header for outcome in outcomes for header in outcome.headers]
         retry_after = max((outcome.retry_after or 0 for outcome in outcomes), default=0)
-        if retry_after:
+        # A batch in which something ran (a mutation may have committed) stays 200: a
+        # client or proxy that retries on 503 would run it again. Each operation that
+        # did not run says so itself, with its retryAfter.
+        if retry_after and not (batch and any(_ran(outcome) for outcome in outcomes)):
             status = HTTPStatus.SERVICE_UNAVAILABLE
             headers.append((b"retry-after", str(retry_after).encode()))
         body = [outcome.body for outcome in outcomes] if batch else outcomes[0].body
         response = json_response(body, status, media_type=media_type)
         response.headers.raw.extend(headers)
         return response
+
+
+def _ran(outcome: Outcome) -> bool:
+    return outcome.executed and SERVICE_UNAVAILABLE not in outcome.codes
 
 
 def _describe(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
