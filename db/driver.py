@@ -8,16 +8,16 @@ with `asyncpg.Connection.fetch` on the session's own connection, inside whatever
 transaction SQLAlchemy holds there. Rows come back as asyncpg Records: positional,
 like the SQLAlchemy rows they stand in for.
 
-Only statements SQLAlchemy would not change at execution time qualify: no
-expanding (`IN`) parameters; and
-only while nothing observes statement execution (echo, cursor-execute listeners
-such as tracing or the tests' statement counter), which then sees every statement. Bound
-values and result columns go through their types' processors, as SQLAlchemy's
-own would. Any
-other statement and any other driver take the ordinary path. A failure that
-PostgreSQL reports about the statement (a timeout, say) is raised as asyncpg
-reports it, never run twice. Any other failure means the connection is gone
-(asyncpg's client-side errors for that vary): the read runs again through
+Only statements SQLAlchemy would not change at execution time qualify (no
+expanding `IN` parameters), and only while nothing observes statement execution
+(echo, cursor-execute listeners such as tracing or the tests' statement counter),
+which then sees every statement. Bound values and result columns go through their
+types' processors, as SQLAlchemy's own would. Any other statement and any other
+driver take the ordinary path.
+
+A failure that PostgreSQL reports about the statement (a timeout, say) is raised
+as asyncpg reports it, never run twice. Any other failure means the connection is
+gone (asyncpg's client-side errors for that vary): the read runs again through
 SQLAlchemy, which meets the same dead connection, reports it as for any other
 statement, and invalidates it and the pool's older connections.
 """
@@ -37,11 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.engine import lost_connection
 
 DRIVER = "asyncpg"
-
-
 _REQUIRED: Any = object()
-
-
 Processor = Callable[[Any], Any]
 
 

@@ -23,7 +23,6 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
-from strawberry.utils.operation import get_first_operation, get_operation_type
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
@@ -34,6 +33,7 @@ from schema.limits import (
     LimitExceeded,
     Limits,
     NoIntrospectionRule,
+    chosen_operation,
     document_errors,
     parse_document,
 )
@@ -98,8 +98,8 @@ class TaskqlSchema(strawberry.Schema):
         )
         if not isinstance(document, DocumentNode):
             return self._result(None, document, executing=False, request_id=request_id)
-        if operation_name is None:  # the first operation runs, as Strawberry has it
-            first = get_first_operation(document)
+        if operation_name is None:  # the first operation runs (see chosen_operation)
+            first = chosen_operation(document, None)
             operation_name = first.name.value if first and first.name else None
         refusal = token_refusal(context_value, document, operation_name)
         if refusal is not None:
@@ -138,10 +138,10 @@ class TaskqlSchema(strawberry.Schema):
             return [parsed.error()]
         if isinstance(parsed, GraphQLSyntaxError):
             return [parsed]
-        try:  # the named operation, or the first one (as Strawberry and graphql-core pick it)
-            operation_type = get_operation_type(parsed, operation_name)
-        except RuntimeError:
-            raise CannotGetOperationTypeError(operation_name) from None
+        operation = chosen_operation(parsed, operation_name)
+        if operation is None:
+            raise CannotGetOperationTypeError(operation_name)
+        operation_type = OperationType(operation.operation.value)
         if operation_type not in allowed_operation_types:
             raise InvalidOperationTypeError(operation_type)
         errors = document_errors(

@@ -108,6 +108,20 @@ def parse_document(query: str, max_tokens: int) -> ParseOutcome:
     return _cached_parse(query, max_tokens)
 
 
+def chosen_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation a request runs: the one it names, else the document's first (as
+    Strawberry has always picked it); None when the name matches no operation."""
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition
+    return None
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _cached_validate(
     schema: GraphQLSchema,

@@ -235,3 +235,15 @@ async def test_several_operations_without_a_name_run_the_first_as_before(
     assert named.json() == {"data": {"__typename": "Query"}}
     unknown = await client.post("/graphql", json={**body, "operationName": "C"})
     assert unknown.status_code == 400
+
+
+async def test_the_first_of_several_operations_decides_the_method_and_session(
+    client: httpx.AsyncClient,
+) -> None:
+    """The transport judges the operation the schema will run: here the first, a mutation."""
+    query = "mutation A { logoutAll } query B { __typename }"
+    over_get = await client.get("/graphql", params={"query": query})
+    assert over_get.status_code == 405
+    assert over_get.headers["allow"] == "POST"
+    over_post = await client.post("/graphql", json={"query": query})
+    assert error_codes(over_post.json()) == ["UNAUTHENTICATED"]

@@ -32,7 +32,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from graphql import DocumentNode, GraphQLError
-from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
@@ -51,7 +50,7 @@ from schema.errors import (
     format_domain_error,
     format_unexpected_error,
 )
-from schema.limits import parse_document
+from schema.limits import chosen_operation, parse_document
 from settings import Settings
 from web.admission import Admission
 from web.metrics import record_operation
@@ -446,7 +445,7 @@ def _describe(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
     assert operation.query is not None
     document = parse_document(operation.query, max_tokens)
     if isinstance(document, DocumentNode):
-        definition = get_operation_ast(document, operation.operation_name)
+        definition = chosen_operation(document, operation.operation_name)
         if definition is not None:
             name = definition.name.value if definition.name else None
             return definition.operation.value, name
