@@ -13,6 +13,11 @@ plain too (leaves, objects of a concrete type, lists of them) is completed here
 by a small reader built once per selection: attribute reads, exact-type checks
 for the built-in scalars, and the scalar's own coercion otherwise.
 
+One value is left unformatted: an aware UTC `datetime` of Strawberry's DateTime
+stays a datetime in the result, for the response's JSON encoder
+(`web/responses.encode_json`), which writes it exactly as the scalar's
+`isoformat()` would. Results of this context are meant for that encoder.
+
 Anything unusual in such a subtree (a null where the schema forbids one, a value
 a scalar refuses, an object of the wrong type, a pure method that raises) makes
 the reader give up, and the field takes graphql-core's own path from the start.
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum, EnumMeta
 from inspect import isawaitable
@@ -51,6 +56,7 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 from strawberry.types.field import StrawberryField
 
 PURE: Final = "taskql.pure"
@@ -160,38 +166,66 @@ def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
     return _MISSING if coerced is None or coerced is Undefined else coerced
 
 
+def _text_completer(coerce: Completer) -> Completer:
+    def complete_text(value: Any) -> Any:
+        return value if type(value) is str else _coerced(coerce, value)
+
+    return complete_text
+
+
+def _boolean_completer(coerce: Completer) -> Completer:
+    def complete_boolean(value: Any) -> Any:
+        return value if type(value) is bool else _coerced(coerce, value)
+
+    return complete_boolean
+
+
+def _int_completer(coerce: Completer) -> Completer:
+    def complete_int(value: Any) -> Any:
+        if type(value) is int and INT_MIN <= value <= INT_MAX:
+            return value
+        return _coerced(coerce, value)
+
+    return complete_int
+
+
+def _float_completer(coerce: Completer) -> Completer:
+    def complete_float(value: Any) -> Any:
+        if type(value) is float and isfinite(value):
+            return value
+        return _coerced(coerce, value)
+
+    return complete_float
+
+
+def _datetime_completer(coerce: Completer) -> Completer:
+    def complete_moment(value: Any) -> Any:
+        # Formatting was a fifth of a task page's CPU; the response encoder (orjson)
+        # writes an aware UTC datetime exactly as isoformat() does, ten times faster.
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value
+        return _coerced(coerce, value)
+
+    return complete_moment
+
+
+_BUILT_IN_COMPLETERS: Final[dict[str, Callable[[Completer], Completer]]] = {
+    "String": _text_completer,
+    "ID": _text_completer,
+    "Boolean": _boolean_completer,
+    "Int": _int_completer,
+    "Float": _float_completer,
+}
+
+
 def _leaf_completer(leaf_type: GraphQLLeafType) -> Completer:
     """Exact built-in types pass through; anything else goes through the type's coercion."""
     coerce = leaf_type.coerce_output_value
-    name = leaf_type.name
-    if name in {"String", "ID"}:
-
-        def complete_text(value: Any) -> Any:
-            return value if type(value) is str else _coerced(coerce, value)
-
-        return complete_text
-    if name == "Boolean":
-
-        def complete_boolean(value: Any) -> Any:
-            return value if type(value) is bool else _coerced(coerce, value)
-
-        return complete_boolean
-    if name == "Int":
-
-        def complete_int(value: Any) -> Any:
-            if type(value) is int and INT_MIN <= value <= INT_MAX:
-                return value
-            return _coerced(coerce, value)
-
-        return complete_int
-    if name == "Float":
-
-        def complete_float(value: Any) -> Any:
-            if type(value) is float and isfinite(value):
-                return value
-            return _coerced(coerce, value)
-
-        return complete_float
+    built_in = _BUILT_IN_COMPLETERS.get(leaf_type.name)
+    if built_in is not None:
+        return built_in(coerce)
+    if leaf_type.name == "DateTime" and leaf_type.serialize is strawberry_isoformat:
+        return _datetime_completer(coerce)
     wrapped = getattr(leaf_type, "wrapped_cls", None)
     if isinstance(leaf_type, GraphQLEnumType) and isinstance(wrapped, EnumMeta):
         members: list[Enum] = list(wrapped)

@@ -18,6 +18,7 @@ import math
 import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from types import SimpleNamespace
 from typing import Any, NewType
@@ -40,6 +41,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from schema.execution import PURE, PlainFieldExecutionContext
+from web.responses import encode_json
 
 Cents = NewType("Cents", int)
 
@@ -99,6 +101,7 @@ class Item(Node):
     color: Color
     price: Cents | None
     extra: JSON | None
+    due: datetime | None
     tags: list[str]
     owner: Person | None
     badge: Badge | None
@@ -178,6 +181,7 @@ def item(**changes: Any) -> Item:
         "color": Color.RED,
         "price": 250,
         "extra": None,
+        "due": None,
         "tags": ["hot"],
         "owner": Person(name="Ada", email=None),
         "badge": None,
@@ -597,7 +601,7 @@ DIVERGENCES = [
 REFUSED: Any = object()
 """The leaf's scalar refuses the value: an error at the leaf."""
 
-NULLABLE_LEAVES = {"note", "price", "extra"}
+NULLABLE_LEAVES = {"note", "price", "extra", "due"}
 
 
 def leaf(name: str, field: str, value: Any, completed: Any) -> ParameterSet:
@@ -615,6 +619,9 @@ def leaf(name: str, field: str, value: Any, completed: Any) -> ParameterSet:
 
     return case(name, query, {"item": completed_item, "node": completed_item}, *errors, root=root)
 
+
+MOMENT = datetime(2030, 1, 31, 9, 0, 0, 123456, tzinfo=UTC)
+PLUS_TWO = timezone(timedelta(hours=2))
 
 LEAVES = [
     leaf("Int", "rank", 7, 7),
@@ -662,6 +669,22 @@ LEAVES = [
     leaf("custom scalar coerced to None", "price", -1, REFUSED),
     leaf("custom scalar that raises", "price", "250", REFUSED),
     leaf("JSON", "extra", {"a": [1, None]}, {"a": [1, None]}),
+    leaf("DateTime UTC", "due", MOMENT, "2030-01-31T09:00:00.123456+00:00"),
+    leaf(
+        "DateTime UTC whole second",
+        "due",
+        MOMENT.replace(microsecond=0),
+        "2030-01-31T09:00:00+00:00",
+    ),
+    leaf("DateTime UTC year 1", "due", datetime(1, 1, 1, tzinfo=UTC), "0001-01-01T00:00:00+00:00"),
+    leaf(
+        "DateTime other offset",
+        "due",
+        MOMENT.astimezone(PLUS_TWO),
+        "2030-01-31T11:00:00.123456+02:00",
+    ),
+    leaf("DateTime naive", "due", MOMENT.replace(tzinfo=None), "2030-01-31T09:00:00.123456"),
+    leaf("DateTime from str", "due", "2030-01-31", REFUSED),
 ]
 
 SYNC_CASES = SHAPES + RESOLVERS + SELECTIONS + DIVERGENCES + LEAVES
@@ -714,14 +737,15 @@ ASYNC_CASES = [
 
 
 def _answer(result: ExecutionResult) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    return result.data, [error.formatted for error in result.errors or []]
+    """The data as a client receives it (the fast path leaves UTC datetimes to the encoder)."""
+    return json.loads(encode_json(result.data)), [error.formatted for error in result.errors or []]
 
 
 def _assert_same_and_expected(fast: ExecutionResult, stock: ExecutionResult, case: Case) -> None:
     assert stock.data == case.data
     assert [error.path for error in stock.errors or []] == case.error_paths
     assert _answer(fast) == _answer(stock)
-    assert json.dumps(fast.data) == json.dumps(stock.data)  # and in the same order
+    assert encode_json(fast.data) == encode_json(stock.data)  # and in the same order
 
 
 @pytest.mark.parametrize("case", SYNC_CASES)
@@ -863,3 +887,16 @@ def test_a_document_once_run_is_not_kept_alive_by_its_completers() -> None:
     del document, operation, result
     gc.collect()
     assert field() is None
+
+
+def test_unformatted_datetimes_are_written_as_isoformat_by_either_encoder() -> None:
+    """orjson, and the standard encoder taken for text orjson refuses (a lone surrogate)."""
+    moments = [MOMENT, MOMENT.replace(microsecond=0), datetime(1, 1, 1, tzinfo=UTC)]
+    expected = [moment.isoformat() for moment in moments]
+    assert json.loads(encode_json({"at": moments})) == {"at": expected}
+    assert json.loads(encode_json({"at": moments, "text": "\ud800"})) == {
+        "at": expected,
+        "text": "\ud800",
+    }
+    with pytest.raises(TypeError):
+        encode_json({"text": "\ud800", "other": object()})

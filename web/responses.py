@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -50,11 +51,21 @@ class Refusal(Exception):
 
 
 def encode_json(body: Any) -> bytes:
-    """orjson for speed; text with lone surrogates (valid in JSON, not in UTF-8) is escaped."""
+    """orjson for speed; text with lone surrogates (valid in JSON, not in UTF-8) is escaped.
+
+    Datetimes, which GraphQL results may carry unformatted (`schema/execution.py`),
+    are written as `isoformat()` writes them, by either encoder.
+    """
     try:
         return orjson.dumps(body)
     except orjson.JSONEncodeError:
-        return json.dumps(body, separators=(",", ":")).encode()
+        return json.dumps(body, separators=(",", ":"), default=_isoformat).encode()
+
+
+def _isoformat(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def decode_json(raw: bytes | str) -> Any:
