@@ -16,6 +16,7 @@ from db.task_writes import delete_task, insert_task, update_task
 from errors import BadUserInput, NotFound
 from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
 from schema.node import Node, from_global_id, to_global_id
+from schema.pagination import OMITTED
 from schema.task import (
     CreateTaskInput,
     RelayArguments,
@@ -64,17 +65,17 @@ class TaskQuery:
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: TaskFilterInput | None = None,  # noqa: A002
-        order_by: TaskOrderInput | None = None,
+        first: int | None = OMITTED,
+        after: str | None = OMITTED,
+        last: int | None = OMITTED,
+        before: str | None = OMITTED,
+        filter: TaskFilterInput | None = OMITTED,  # noqa: A002
+        order_by: TaskOrderInput | None = OMITTED,
     ) -> TaskConnection:
         return await task_connection(
             info,
             owner_id=info.context.require_user_id(),
-            relay=RelayArguments(first, after, last, before),
+            relay=RelayArguments.of(first, after, last, before),
             filter_input=filter,
             order_by=order_by,
         )

@@ -14,6 +14,7 @@ import binascii
 import hmac
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -21,6 +22,19 @@ from db.pagination import Ordering, PageRequest, Position, SortValue
 from errors import BadUserInput
 from schema.execution import PURE
 from settings import Settings
+
+T = TypeVar("T")
+
+OMITTED: Any = strawberry.UNSET
+"""The Python default of an optional argument that has no default in the SDL, as in
+CONTRACT.md (`first: Int`, not `first: Int = null`): graphql-core then passes only
+the arguments a client gave, and Strawberry converts only those. Read through `given`."""
+
+
+def given(value: T | None) -> T | None:
+    """An optional argument's value; None when it was left out (OMITTED) or null."""
+    return None if value is OMITTED else value
+
 
 MAC_BYTES = 12
 INVALID_CURSOR = "Invalid cursor."

@@ -20,7 +20,7 @@ from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
 from schema.execution import PURE
 from schema.node import Node, from_global_id, to_global_id
-from schema.pagination import CursorCodec, PageInfo, page_request
+from schema.pagination import OMITTED, CursorCodec, PageInfo, given, page_request
 from schema.user import User
 
 MAX_TAGS = 20
@@ -188,6 +188,13 @@ class RelayArguments:
     last: int | None = None
     before: str | None = None
 
+    @classmethod
+    def of(
+        cls, first: int | None, after: str | None, last: int | None, before: str | None
+    ) -> RelayArguments:
+        """The arguments of a connection field, OMITTED ones as None."""
+        return cls(given(first), given(after), given(last), given(before))
+
     def page(
         self, context: RequestContext, *, owner_id: int, task_ordering: Ordering
     ) -> tuple[CursorCodec, PageRequest]:
@@ -278,14 +285,14 @@ class Task(Node):
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: int | None = OMITTED,
+        after: str | None = OMITTED,
+        last: int | None = OMITTED,
+        before: str | None = OMITTED,
     ) -> TaskConnection:
         context = info.context
         loaders = context.loaders.for_user(self.owner_pk)
-        codec, request = RelayArguments(first, after, last, before).page(
+        codec, request = RelayArguments.of(first, after, last, before).page(
             context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
         )
         page = await loaders.subtask_page.load((self.pk, request))
@@ -361,9 +368,9 @@ async def task_connection(
     """
     context = info.context
     loaders = context.loaders.for_user(owner_id)
-    task_ordering = ordering(order_by)
+    task_ordering = ordering(given(order_by))
     codec, request = relay.page(context, owner_id=owner_id, task_ordering=task_ordering)
-    conditions = task_filter(filter_input)
+    conditions = task_filter(given(filter_input))
     page = await loaders.task_page(conditions, request)
     return TaskConnection.from_page(
         page, codec, task_ordering, count=lambda: loaders.task_count(conditions)

@@ -10,6 +10,7 @@ import strawberry
 from auth.context import Info
 from db import models
 from schema.node import Node, to_global_id
+from schema.pagination import OMITTED
 
 if TYPE_CHECKING:
     from schema.task import TaskConnection, TaskFilterInput, TaskOrderInput
@@ -39,19 +40,19 @@ class User(Node):
         self,
         info: Info,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = None,  # noqa: A002
-        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = None,
+        first: int | None = OMITTED,
+        after: str | None = OMITTED,
+        last: int | None = OMITTED,
+        before: str | None = OMITTED,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = OMITTED,  # noqa: A002
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = OMITTED,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.task")]:
         from schema.task import RelayArguments, task_connection  # noqa: PLC0415 - schema.task imports this module
 
         return await task_connection(
             info,
             owner_id=self.pk,
-            relay=RelayArguments(first, after, last, before),
+            relay=RelayArguments.of(first, after, last, before),
             filter_input=filter,
             order_by=order_by,
         )

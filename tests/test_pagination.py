@@ -227,3 +227,26 @@ async def test_subtasks_are_a_connection(client: httpx.AsyncClient) -> None:
     assert (rest["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasPreviousPage"]) == (False, True)
     body = await graphql(client, SUBTASKS, {"id": parent["id"], "first": 101}, token=token)
     assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_null_and_omitted_arguments_mean_the_defaults(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    """The arguments have no SDL default (as in CONTRACT.md): left out or null, the same page."""
+    nulls = "first: null, after: null, last: null, before: null"
+    query = f"""{{
+      omitted: tasks {{ edges {{ node {{ title }} }} }}
+      nulls: tasks({nulls}, filter: null, orderBy: null) {{ edges {{ node {{ title }} }} }}
+      me {{
+        omitted: tasks {{ edges {{ node {{ title subtasks {{ totalCount }} }} }} }}
+        nulls: tasks({nulls}, filter: null, orderBy: null) {{
+          edges {{ node {{ title subtasks({nulls}) {{ totalCount }} }} }}
+        }}
+      }}
+    }}"""
+    body = await graphql(client, query, token=token)
+    assert "errors" not in body, body
+    data = body["data"]
+    assert page_titles(data["omitted"]) == page_titles(data["nulls"]) == NEWEST_FIRST
+    assert data["me"]["omitted"] == data["me"]["nulls"]
+    assert page_titles(data["me"]["nulls"]) == NEWEST_FIRST
