@@ -14,8 +14,8 @@ from enum import Enum, IntEnum
 import strawberry
 
 from auth.context import Info, RequestContext
-from db.pagination import Ordering, Page, PageRequest, Position, SortField
-from db.tasks import TASK_COLUMN_INDEX, TaskFilter, TaskRow
+from db.pagination import Ordering, Page, PageRequest, Position, SortField, SortValue
+from db.tasks import TASK_COLUMN_INDEX, TASK_COLUMNS, TaskFilter, TaskRow
 from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
 from schema.execution import PURE
@@ -27,6 +27,7 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 MAX_SEARCH_LENGTH = 200
 DEFAULT_ORDERING = Ordering(SortField.CREATED_AT, descending=True)
+TASK_WIDTH = len(TASK_COLUMNS)
 
 
 @strawberry.enum
@@ -244,8 +245,7 @@ class Task(Node):
             due_at,
             created_at,
             updated_at,
-            *_,
-        ) = row  # TASK_COLUMNS by position (a page's statement may add columns after them)
+        ) = row[:TASK_WIDTH]  # TASK_COLUMNS by position (a page's statement may add more)
         return cls(
             id=to_global_id("Task", pk),
             pk=pk,
@@ -305,8 +305,12 @@ class Task(Node):
 @strawberry.type
 class TaskEdge:
     node: Task
-    position: strawberry.Private[Position]
+    sort_value: strawberry.Private[SortValue]
     codec: strawberry.Private[CursorCodec]
+
+    @property
+    def position(self) -> Position:
+        return Position(self.sort_value, self.node.pk)
 
     @strawberry.field(metadata={PURE: True})
     def cursor(self) -> str:
@@ -335,8 +339,8 @@ class TaskConnection:
         sort_index = TASK_COLUMN_INDEX[task_ordering.field.value]
         edges = [
             TaskEdge(
-                node=(task := Task.from_row(row)),
-                position=Position(row[sort_index], task.pk),
+                node=Task.from_row(row),
+                sort_value=row[sort_index],
                 codec=codec,
             )
             for row in page.rows
