@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from schema.node import from_global_id, to_global_id
 from tests.conftest import scalar
 from tests.helpers import error_codes, graphql, signup
 
@@ -312,3 +314,12 @@ async def test_every_order_breaks_ties_by_id(
     assert await titles(client, token, orderBy={"field": field, "direction": "ASC"}) == ascending
     descending = await titles(client, token, orderBy={"field": field, "direction": "DESC"})
     assert descending == ascending[::-1]
+
+
+@pytest.mark.parametrize("type_name", ["Task", "User", "T?>~"])
+def test_global_ids_are_url_safe_base64_of_type_and_key(type_name: str) -> None:
+    for pk in (1, 9, 10, 12345, 2**63 - 1):
+        expected = base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
+        assert to_global_id(type_name, pk) == expected
+        assert from_global_id(expected) == (type_name, pk)
+    assert "-" in to_global_id("T?>~", 1) or "_" in to_global_id("T?>~", 1)
