@@ -27,20 +27,23 @@ null propagation stay exactly as graphql-core reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum, EnumMeta
+from functools import lru_cache
 from inspect import isawaitable
+from keyword import iskeyword
 from math import isfinite
-from types import GeneratorType
+from types import CodeType, FunctionType, GeneratorType
 from typing import Any, Final
 from uuid import UUID
 from weakref import WeakKeyDictionary, ref
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLEnumType,
     GraphQLLeafType,
     GraphQLList,
@@ -49,6 +52,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     OperationDefinitionNode,
+    SelectionSetNode,
     Undefined,
     is_leaf_type,
 )
@@ -78,6 +82,10 @@ class PlainField:
     type: GraphQLOutputType
     leaf: Completer | None
     """The completer of a leaf field, built once per schema; None for objects and lists."""
+    attribute: str | None = None
+    """The attribute `read` reads, when it reads one."""
+    passes: str | None = None
+    """For a leaf of a built-in scalar: when a raw value passes as it is (see _pass_through)."""
 
 
 FieldIndex = dict[tuple[str, str], PlainField]
@@ -86,7 +94,7 @@ _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
 SharedCompleters = dict[tuple[int, ...], tuple[tuple[FieldNode, ...], Completer | None]]
 """One operation's completers: (id of the PlainField, ids of the selecting field nodes) ->
 (those nodes, kept alive so that their ids are not reused; the completer)."""
-OperationCompleters = dict[int, tuple["ref[OperationDefinitionNode]", SharedCompleters]]
+OperationCompleters = dict[int, tuple["ref[OperationDefinitionNode]", SharedCompleters | None]]
 # Per schema, id(operation node) -> (a weak reference to the node, its completers). An
 # entry goes with its operation node, when the parse cache lets go of the document (or at
 # the end of the request, for a document too long to be cached): nothing is kept that is
@@ -95,8 +103,12 @@ _shared: WeakKeyDictionary[GraphQLSchema, OperationCompleters] = WeakKeyDictiona
 
 
 def _shared_completers(
-    schema: GraphQLSchema, operation: OperationDefinitionNode
-) -> SharedCompleters:
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Iterable[FragmentDefinitionNode],
+) -> SharedCompleters | None:
+    """The completers every run of `operation` can share; None when its variables may
+    change which fields a selection collects (they do only through directives)."""
     by_operation = _shared.setdefault(schema, {})
     key = id(operation)
     entry = by_operation.get(key)
@@ -108,9 +120,25 @@ def _shared_completers(
         if current is not None and current[0] is reference:
             del by_operation[key]
 
-    completers: SharedCompleters = {}
+    completers: SharedCompleters | None = {}
+    if operation.variable_definitions and _has_directives(operation, *fragments):
+        completers = None
     by_operation[key] = (ref(operation, forget), completers)
     return completers
+
+
+def _has_directives(*nodes: OperationDefinitionNode | FragmentDefinitionNode) -> bool:
+    """Whether any selection below these nodes carries a directive (@skip, @include...)."""
+    selection_sets: list[SelectionSetNode | None] = [node.selection_set for node in nodes]
+    while selection_sets:
+        selection_set = selection_sets.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if selection.directives:
+                return True
+            selection_sets.append(getattr(selection, "selection_set", None))
+    return False
 
 
 def _attribute_reader(name: str) -> Reader:
@@ -166,66 +194,68 @@ def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
     return _MISSING if coerced is None or coerced is Undefined else coerced
 
 
-def _text_completer(coerce: Completer) -> Completer:
-    def complete_text(value: Any) -> Any:
-        return value if type(value) is str else _coerced(coerce, value)
-
-    return complete_text
-
-
-def _boolean_completer(coerce: Completer) -> Completer:
-    def complete_boolean(value: Any) -> Any:
-        return value if type(value) is bool else _coerced(coerce, value)
-
-    return complete_boolean
-
-
-def _int_completer(coerce: Completer) -> Completer:
-    def complete_int(value: Any) -> Any:
-        if type(value) is int and INT_MIN <= value <= INT_MAX:
-            return value
-        return _coerced(coerce, value)
-
-    return complete_int
-
-
-def _float_completer(coerce: Completer) -> Completer:
-    def complete_float(value: Any) -> Any:
-        if type(value) is float and isfinite(value):
-            return value
-        return _coerced(coerce, value)
-
-    return complete_float
-
-
-def _datetime_completer(coerce: Completer) -> Completer:
-    def complete_moment(value: Any) -> Any:
-        # Formatting was a fifth of a task page's CPU; the response encoder (orjson)
-        # writes an aware UTC datetime exactly as isoformat() does, ten times faster.
-        if type(value) is datetime and value.tzinfo is UTC:
-            return value
-        return _coerced(coerce, value)
-
-    return complete_moment
-
-
-_BUILT_IN_COMPLETERS: Final[dict[str, Callable[[Completer], Completer]]] = {
-    "String": _text_completer,
-    "ID": _text_completer,
-    "Boolean": _boolean_completer,
-    "Int": _int_completer,
-    "Float": _float_completer,
+_NAMESPACE: Final[dict[str, Any]] = {
+    "MISSING": _MISSING,
+    "UTC": UTC,
+    "datetime": datetime,
+    "isfinite": isfinite,
+    "INT_MIN": INT_MIN,
+    "INT_MAX": INT_MAX,
 }
+"""What generated completers may name, besides the values they are built with."""
+
+
+@lru_cache(maxsize=1024)
+def _function_code(source: str, name: str) -> CodeType:
+    """The code of the function `name` that `source` defines, compiled once per source."""
+    module = compile(source, f"<taskql completer {name}>", "exec")
+    return next(
+        constant
+        for constant in module.co_consts
+        if isinstance(constant, CodeType) and constant.co_name == name
+    )
+
+
+def _generated(source: str, name: str, values: dict[str, Any]) -> Completer:
+    """The function `name` that `source` defines, with `values` in scope (as dataclasses and
+    attrs build their methods: one function per shape, without per-value calls)."""
+    function: Completer = FunctionType(_function_code(source, name), _NAMESPACE | values)
+    return function
+
+
+_PASS_THROUGH: Final[dict[str, str]] = {
+    "String": "type({v}) is str",
+    "ID": "type({v}) is str",
+    "Boolean": "type({v}) is bool",
+    "Int": "type({v}) is int and INT_MIN <= {v} <= INT_MAX",
+    "Float": "type({v}) is float and isfinite({v})",
+}
+"""When a raw value of a built-in scalar is already its own response value."""
+
+# Strawberry's DateTime formats with isoformat(); the response encoder (orjson) writes an
+# aware UTC datetime exactly as isoformat() does, ten times faster, so such values stay
+# datetimes. Formatting them here was a fifth of a task page's CPU.
+_UTC_DATETIME = "type({v}) is datetime and {v}.tzinfo is UTC"
+
+
+def _pass_through(leaf_type: GraphQLLeafType) -> str | None:
+    """An expression over `{v}`: true when the raw value is already the response value."""
+    if leaf_type.name == "DateTime" and leaf_type.serialize is strawberry_isoformat:
+        return _UTC_DATETIME
+    return _PASS_THROUGH.get(leaf_type.name)
 
 
 def _leaf_completer(leaf_type: GraphQLLeafType) -> Completer:
     """Exact built-in types pass through; anything else goes through the type's coercion."""
     coerce = leaf_type.coerce_output_value
-    built_in = _BUILT_IN_COMPLETERS.get(leaf_type.name)
-    if built_in is not None:
-        return built_in(coerce)
-    if leaf_type.name == "DateTime" and leaf_type.serialize is strawberry_isoformat:
-        return _datetime_completer(coerce)
+    passes = _pass_through(leaf_type)
+    if passes is not None:
+        condition = passes.format(v="value")
+        source = (
+            "def complete_leaf(value):\n"
+            f"    return value if {condition} else coerced(coerce, value)\n"
+        )
+        return _generated(source, "complete_leaf", {"coerced": _coerced, "coerce": coerce})
     wrapped = getattr(leaf_type, "wrapped_cls", None)
     if isinstance(leaf_type, GraphQLEnumType) and isinstance(wrapped, EnumMeta):
         members: list[Enum] = list(wrapped)
@@ -279,10 +309,16 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
             if read is None:
                 continue
             named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            leaf = None
+            leaf = passes = None
             if is_leaf_type(named):
                 leaf = _nullable(_leaf_completer(named), field.type)
-            index[type_name, field_name] = PlainField(read=read, type=field.type, leaf=leaf)
+                passes = _pass_through(named)
+            attribute = definition.python_name if definition.base_resolver is None else None
+            if attribute is not None and (not attribute.isidentifier() or iskeyword(attribute)):
+                attribute = None
+            index[type_name, field_name] = PlainField(
+                read=read, type=field.type, leaf=leaf, attribute=attribute, passes=passes
+            )
     _indexes[schema] = index
     return index
 
@@ -300,8 +336,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # and the parse cache hands every request for a document the same nodes: such
         # completers are built once per document, not once per request.
         self._shared: SharedCompleters | None = None
-        if self._fields and not self.operation.variable_definitions:
-            self._shared = _shared_completers(self.schema, self.operation)
+        if self._fields:
+            self._shared = _shared_completers(
+                self.schema, self.operation, self.fragment_definitions.values()
+            )
 
     def _completer_for(
         self, plain: PlainField, field_details_list: FieldDetailsList
@@ -370,13 +408,13 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return None
-        readers: list[tuple[str, Reader, Completer]] = []
+        fields: list[tuple[str, PlainField | None, Completer]] = []
         for response_name, sub_fields in grouped_field_set.items():
             node = sub_fields[0].node
             if any(details.node.directives for details in sub_fields):
                 return None
             if node.name.value == "__typename":
-                readers.append((response_name, _typename_reader(object_type.name), _identity))
+                fields.append((response_name, None, _identity))
                 continue
             key = (object_type.name, node.name.value)
             plain = None if node.arguments else self._fields.get(key)
@@ -385,34 +423,8 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             complete = plain.leaf or self._compile(plain.type, sub_fields)
             if complete is None:
                 return None
-            readers.append((response_name, plain.read, complete))
-        is_type_of = object_type.is_type_of
-        is_awaitable = self.is_awaitable
-        # Whether a value can be awaited depends on its type, except for generators.
-        settled_types: set[type] = set()
-
-        def complete_object(value: Any) -> Any:
-            value_type = type(value)
-            if value_type not in settled_types:
-                if is_awaitable(value):  # graphql-core awaits it first
-                    return _MISSING
-                if value_type is not GeneratorType:
-                    settled_types.add(value_type)
-            # Only Strawberry's own is_type_of is left here, and it ignores its info.
-            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
-                return _MISSING
-            result = {}
-            for response_name, read, complete in readers:
-                raw = read(value)
-                if raw is _MISSING:
-                    return _MISSING
-                completed = complete(raw)
-                if completed is _MISSING:
-                    return _MISSING
-                result[response_name] = completed
-            return result
-
-        return complete_object
+            fields.append((response_name, plain, complete))
+        return _object_completer(object_type, fields, self.is_awaitable)
 
     def execute_fields(
         self,
@@ -484,12 +496,78 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
 
-def _typename_reader(name: str) -> Reader:
-    def read(_source: Any) -> Any:
-        return name
-
-    return read
-
-
 def _identity(value: Any) -> Any:
     return value
+
+
+def _object_completer(
+    object_type: GraphQLObjectType,
+    fields: list[tuple[str, PlainField | None, Completer]],
+    is_awaitable: Callable[[Any], bool],
+) -> Completer:
+    """One generated function for one selection on `object_type`; `fields` are the response
+    names in order, with how each is read (None: `__typename`) and completed.
+
+    For `{ id title dueAt }` on Task it reads, with the checks graphql-core would make:
+
+        def complete_object(value):
+            <the value is not awaitable, and is a Task>
+            try:
+                v0 = value.id
+                v1 = value.title
+                v2 = value.due_at
+            except Exception:          # graphql-core's path reports what raised
+                return MISSING
+            if not (type(v0) is str):  # else the scalar's own coercion, or MISSING
+                v0 = complete0(v0)
+                if v0 is MISSING:
+                    return MISSING
+            ...
+            return {"id": v0, "title": v1, "dueAt": v2}
+    """
+    values: dict[str, Any] = {
+        "settled_types": set(),  # types whose values are never awaitable (not generators)
+        "is_awaitable": is_awaitable,
+        "GeneratorType": GeneratorType,
+        "is_type_of": object_type.is_type_of,
+    }
+    lines = [
+        "def complete_object(value):",
+        "    value_type = type(value)",
+        "    if value_type not in settled_types:",
+        "        if is_awaitable(value):",  # graphql-core awaits it first
+        "            return MISSING",
+        "        if value_type is not GeneratorType:",
+        "            settled_types.add(value_type)",
+    ]
+    if object_type.is_type_of is not None:
+        # Only Strawberry's own is_type_of is left here, and it ignores its info.
+        lines += ["    if not is_type_of(value, None):", "        return MISSING"]
+    reads, checks, results = [], [], []
+    for number, (response_name, plain, complete) in enumerate(fields):
+        name = f"v{number}"
+        if plain is None:
+            results.append(f"{response_name!r}: {object_type.name!r}")
+            continue
+        results.append(f"{response_name!r}: {name}")
+        values[f"complete{number}"] = complete
+        if plain.attribute is not None:
+            reads.append(f"        {name} = value.{plain.attribute}")
+        else:
+            values[f"read{number}"] = plain.read
+            reads.append(f"        {name} = read{number}(value)")
+            checks += [f"    if {name} is MISSING:", "        return MISSING"]
+        if plain.passes is None:
+            checks.append(f"    {name} = complete{number}({name})")
+        else:
+            condition = f"not ({plain.passes.format(v=name)})"
+            if not isinstance(plain.type, GraphQLNonNull):
+                condition = f"{name} is not None and {condition}"
+            checks += [f"    if {condition}:", f"        {name} = complete{number}({name})"]
+            checks += [f"        if {name} is MISSING:", "            return MISSING"]
+            continue
+        checks += [f"    if {name} is MISSING:", "        return MISSING"]
+    if reads:
+        lines += ["    try:", *reads, "    except Exception:", "        return MISSING"]
+    lines += [*checks, f"    return {{{', '.join(results)}}}", ""]
+    return _generated("\n".join(lines), "complete_object", values)

@@ -26,14 +26,15 @@ from typing import Any, NewType
 import pytest
 import strawberry
 from _pytest.mark import ParameterSet
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
+    DocumentNode,
     GraphQLObjectType,
     GraphQLResolveInfo,
     OperationDefinitionNode,
     execute,
     parse,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.scalars import JSON
@@ -870,6 +871,43 @@ def test_one_parsed_document_run_again_answers_each_root_like_graphql_core() -> 
         assert isinstance(fast, GraphQLExecutionResult)
         assert isinstance(stock, GraphQLExecutionResult)
         assert (fast.data, fast.errors) == (stock.data, stock.errors)
+
+
+def test_runs_with_variables_share_completers_unless_a_directive_could_use_them() -> None:
+    """Variables change which fields a selection collects only through directives: a
+    document without any shares its completers between runs, as one without variables
+    does; one with `@include(if: $show)` builds them again, and answers each run right."""
+    compiled: list[object] = []
+
+    class Counting(PlainFieldExecutionContext):
+        def _compile(self, field_type: Any, field_details_list: FieldDetailsList) -> Any:
+            compiled.append(field_type)
+            return super()._compile(field_type, field_details_list)
+
+    counting = _schema(Counting)
+
+    def compilations(document: DocumentNode, *runs: dict[str, Any]) -> int:
+        compiled.clear()
+        for variables in runs:
+            fast, stock = (
+                execute(schema._schema, document, world(), variable_values=variables, **kwargs)
+                for schema, kwargs in ((counting, {"executor_class": Counting}), (STOCK, {}))
+            )
+            assert isinstance(fast, GraphQLExecutionResult)
+            assert isinstance(stock, GraphQLExecutionResult)
+            assert stock.errors is None
+            assert (fast.data, fast.errors) == (stock.data, stock.errors)
+        return len(compiled)
+
+    plain = parse("query($n: Int) { item { title owner { name } } items { note } }")
+    assert compilations(plain, {"n": 1}) > 0
+    assert compilations(plain, {"n": 2}, {"n": None}) == 0
+    directed = parse(
+        "query($show: Boolean!) { item { title ... @include(if: $show) { rank } owner { name } } }"
+    )
+    once = compilations(directed, {"show": True})
+    assert once > 0
+    assert compilations(directed, {"show": False}, {"show": True}) == 2 * once
 
 
 def test_a_document_once_run_is_not_kept_alive_by_its_completers() -> None:
