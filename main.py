@@ -22,7 +22,7 @@ from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
-from db.engine import create_engine, create_session_factory, driver_dsn
+from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             engine=engine,
             session_factory=create_session_factory(engine),
             read_session_factory=create_session_factory(engine, autocommit=True),
+            read_engine=autocommit_engine(engine),
             tokens=TokenCodec(settings),
             passwords=passwords,
             rate_limits=RateLimits(settings),

@@ -1,7 +1,7 @@
 """The context getter: one per request, the only place a bearer token is read.
 
-It decodes the token once, checks that its user and login still exist, opens the
-request's database session and builds fresh dataloaders. Resolvers ask it for
+It decodes the token once, checks that its user and login still exist, and builds
+fresh dataloaders on the request's database access (`db/request.py`). Resolvers ask it for
 the user id; there is no other way to learn who is asking.
 """
 
@@ -21,6 +21,7 @@ from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import InvalidToken, TokenCodec, TokenType
 from db.loaders import Loaders
+from db.request import Reads, RequestDatabase
 from db.sessions import live_session_expiry
 from errors import Unauthenticated
 from settings import Settings
@@ -38,6 +39,8 @@ class Services:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     read_session_factory: async_sessionmaker[AsyncSession]
+    read_engine: AsyncEngine
+    """`engine` in autocommit mode: where queries read (db/request.py)."""
     tokens: TokenCodec
     passwords: PasswordHasher
     rate_limits: RateLimits
@@ -57,7 +60,7 @@ class Viewer:
 @dataclass(eq=False)
 class RequestContext(BaseContext):
     services: Services
-    db: AsyncSession
+    database: RequestDatabase
     loaders: Loaders
     viewer: Viewer
     client_address: str
@@ -69,6 +72,11 @@ class RequestContext(BaseContext):
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    @property
+    def db(self) -> AsyncSession:
+        """The request's ORM session, opened on first use (mutations write through it)."""
+        return self.database.session
 
     def require_user_id(self) -> int:
         """The authenticated user's id, or UNAUTHENTICATED."""
@@ -113,7 +121,7 @@ def log_auth_failure(what: str, *, reason: str, client_address: str) -> None:
 
 
 async def identify_viewer(
-    request: Request, db: AsyncSession, services: Services, *, client_address: str
+    request: Request, reads: Reads, services: Services, *, client_address: str
 ) -> Viewer:
     try:
         token = bearer_token(request.headers.get("authorization"))
@@ -127,7 +135,7 @@ async def identify_viewer(
     if not live_sessions.vouches_for(claims.session_id, claims.user_id):
         epoch = live_sessions.epoch
         expires_at = await live_session_expiry(
-            db, user_id=claims.user_id, session_id=claims.session_id
+            reads, user_id=claims.user_id, session_id=claims.session_id
         )
         if expires_at is None:
             log_auth_failure("access token", reason="session ended", client_address=client_address)
@@ -138,14 +146,14 @@ async def identify_viewer(
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)
 
 
-async def get_context(request: Request, db: AsyncSession) -> RequestContext:
+async def get_context(request: Request, database: RequestDatabase) -> RequestContext:
     services = services_of(request)
     address = services.client_addresses.of(request)
     return RequestContext(
         services=services,
-        db=db,
-        loaders=Loaders(db),
-        viewer=await identify_viewer(request, db, services, client_address=address),
+        database=database,
+        loaders=Loaders(database),
+        viewer=await identify_viewer(request, database, services, client_address=address),
         client_address=address,
         request_id=getattr(request.state, "request_id", ""),
     )

@@ -11,8 +11,8 @@ the minimum over BATCHES batches. Rows:
   `py-spy record -f raw -o w1.txt -- .venv/bin/python -m bench.hot_path`.
 - the W1 page read: through SQLAlchemy (`connection.execute(...).all()`) and on
   asyncpg (`db.driver.fetch_all`), on one open connection.
-- a request's database session: an autocommit AsyncSession with its connection,
-  against a bare AsyncConnection.
+- a query's database access: an autocommit AsyncSession with its connection (what
+  queries used before), against the read connection of `db/request.py`.
 - reading one task row: by column name (SQLAlchemy Row attributes) and by position.
 - completing one DateTime value, against `datetime.isoformat()` alone.
 """
@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.seed import PASSWORD, email
 from bench.tasks_load import LOGIN, W1
 from db.driver import fetch_all
-from db.engine import create_session_factory
+from db.engine import autocommit_engine, create_session_factory
 from db.pagination import Ordering, PageRequest, PageShape, page_params
+from db.request import RequestDatabase
 from db.tasks import TASK_COLUMNS, TaskFilter, _filter_params, _FilterShape, _page_statements
 from main import create_app
 from schema import build_schema
@@ -138,7 +139,7 @@ async def database_pieces(dsn: str, rows: list[tuple[str, float]]) -> None:
 
     engine = create_async_engine(dsn, pool_size=2)
     sessions = create_session_factory(engine, autocommit=True)
-    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    reads = autocommit_engine(engine)
     request = PageRequest(Ordering(), 20)
     statement, _probe = _page_statements(_FilterShape.of(TaskFilter()), PageShape.of(request))
     params = _filter_params(1, TaskFilter()) | page_params(request)
@@ -160,17 +161,17 @@ async def database_pieces(dsn: str, rows: list[tuple[str, float]]) -> None:
             async with sessions() as session:
                 await session.connection()
 
-        async def bare_connection() -> None:
-            async with reads.connect():
-                pass
+        async def query_reads() -> None:
+            async with RequestDatabase(sessions, reads) as database:
+                await database.connection()
 
         rows.append(
             (
-                "session + its connection, open and close",
+                "ORM session + its connection, open and close",
                 await best_us(session_with_connection, 500),
             )
         )
-        rows.append(("bare AsyncConnection, open and close", await best_us(bare_connection, 500)))
+        rows.append(("a query's read connection (db/request.py)", await best_us(query_reads, 500)))
     finally:
         await engine.dispose()
 

@@ -126,5 +126,10 @@ def create_session_factory(
     sees its own snapshot, so a transaction around reads only adds the BEGIN and
     ROLLBACK round trips. Mutations use transactional sessions.
     """
-    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
+    bind = autocommit_engine(engine) if autocommit else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """`engine`'s pool, with each statement committed on its own: where queries read."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

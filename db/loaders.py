@@ -3,8 +3,9 @@
 Task data is reached only through `Loaders.for_user(user_id)`, whose loaders
 pass that id to every query: a key can only ever name the user's own rows.
 
-Batches of different loaders are dispatched concurrently, but a session runs one
-statement at a time, so every query here waits for the request's session lock.
+Batches of different loaders are dispatched concurrently, but a connection runs one
+statement at a time, so every query here waits for the request's lock (which also
+makes opening the connection, on first use, happen once).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
 from db.pagination import Page, PageRequest
+from db.request import Reads
 from db.tasks import (
     TaskFilter,
     TaskRow,
@@ -29,7 +29,7 @@ from db.tasks import (
     task_page,
     tasks_by_ids,
 )
-from db.users import users_by_ids
+from db.users import UserRow, users_by_ids
 
 SubtaskPageKey = tuple[int, PageRequest]
 
@@ -40,16 +40,16 @@ class Loaders:
     Each loader is built on first use: most requests need one or two of them.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
         self._lock = asyncio.Lock()
         self._by_user: dict[int, UserLoaders] = {}
 
     @cached_property
-    def user_by_id(self) -> DataLoader[int, User | None]:
-        async def load_users(ids: Sequence[int]) -> list[User | None]:
+    def user_by_id(self) -> DataLoader[int, UserRow | None]:
+        async def load_users(ids: Sequence[int]) -> list[UserRow | None]:
             async with self._lock:
-                return await users_by_ids(self._session, ids)
+                return await users_by_ids(self._reads, ids)
 
         return DataLoader(load_users)
 
@@ -57,15 +57,15 @@ class Loaders:
         """The loaders of one user's tasks, made once per request."""
         loaders = self._by_user.get(user_id)
         if loaders is None:
-            loaders = self._by_user[user_id] = UserLoaders(self._session, self._lock, user_id)
+            loaders = self._by_user[user_id] = UserLoaders(self._reads, self._lock, user_id)
         return loaders
 
 
 class UserLoaders:
     """Everything a request reads about one user's tasks, batched and scoped to that user."""
 
-    def __init__(self, session: AsyncSession, lock: asyncio.Lock, user_id: int) -> None:
-        self.session = session
+    def __init__(self, reads: Reads, lock: asyncio.Lock, user_id: int) -> None:
+        self.reads = reads
         self.lock = lock
         self.user_id = user_id
 
@@ -73,7 +73,7 @@ class UserLoaders:
     def task_by_id(self) -> DataLoader[int, TaskRow | None]:
         async def load_tasks(ids: Sequence[int]) -> list[TaskRow | None]:
             async with self.lock:
-                return await tasks_by_ids(self.session, owner_id=self.user_id, ids=ids)
+                return await tasks_by_ids(self.reads, owner_id=self.user_id, ids=ids)
 
         return DataLoader(load_tasks)
 
@@ -81,9 +81,7 @@ class UserLoaders:
     def tags_by_task(self) -> DataLoader[int, list[str]]:
         async def load_tags(task_ids: Sequence[int]) -> list[list[str]]:
             async with self.lock:
-                return await tags_by_task_ids(
-                    self.session, owner_id=self.user_id, task_ids=task_ids
-                )
+                return await tags_by_task_ids(self.reads, owner_id=self.user_id, task_ids=task_ids)
 
         return DataLoader(load_tags)
 
@@ -97,7 +95,7 @@ class UserLoaders:
             for request, parent_ids in parents_by_request.items():
                 async with self.lock:
                     found = await subtask_pages(
-                        self.session, owner_id=self.user_id, parent_ids=parent_ids, request=request
+                        self.reads, owner_id=self.user_id, parent_ids=parent_ids, request=request
                     )
                 pages.update(
                     ((parent_id, request), page)
@@ -112,7 +110,7 @@ class UserLoaders:
         async def load_subtask_counts(parent_ids: Sequence[int]) -> list[int]:
             async with self.lock:
                 return await subtask_counts(
-                    self.session, owner_id=self.user_id, parent_ids=parent_ids
+                    self.reads, owner_id=self.user_id, parent_ids=parent_ids
                 )
 
         return DataLoader(load_subtask_counts)
@@ -121,9 +119,9 @@ class UserLoaders:
         """A top-level connection's page: its own query, so there is nothing to batch."""
         async with self.lock:
             return await task_page(
-                self.session, owner_id=self.user_id, task_filter=task_filter, request=request
+                self.reads, owner_id=self.user_id, task_filter=task_filter, request=request
             )
 
     async def task_count(self, task_filter: TaskFilter) -> int:
         async with self.lock:
-            return await count_tasks(self.session, owner_id=self.user_id, task_filter=task_filter)
+            return await count_tasks(self.reads, owner_id=self.user_id, task_filter=task_filter)

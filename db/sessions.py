@@ -16,6 +16,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuthSession, User
+from db.request import Reads
 from db.types import UTCDateTime, utcnow
 
 SESSIONS_ENDED_CHANNEL = "taskql_sessions_ended"
@@ -70,13 +71,9 @@ _LIVE_SESSION_EXPIRY = select(AuthSession.expires_at).where(
 )
 
 
-async def live_session_expiry(
-    session: AsyncSession, *, user_id: int, session_id: str
-) -> datetime | None:
+async def live_session_expiry(reads: Reads, *, user_id: int, session_id: str) -> datetime | None:
     """When the login behind an access token expires; None if it ended or its user is gone."""
-    # A Core statement on the session's connection: the ORM's execute layer adds
-    # nothing to a plain SELECT but CPU time.
-    connection = await session.connection()
+    connection = await reads.connection()
     expires_at: datetime | None = await connection.scalar(
         _LIVE_SESSION_EXPIRY, {"session_id": session_id, "user_id": user_id, "now": utcnow()}
     )

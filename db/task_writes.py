@@ -15,6 +15,7 @@ from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, TaskTag, User
+from db.request import Reads
 from db.tasks import TASK_COLUMNS, TaskRow
 from db.types import utcnow
 
@@ -38,7 +39,7 @@ class TaskChanges:
     tags: Sequence[str] | None = None
 
 
-async def lock_owner_tasks(session: AsyncSession, *, owner_id: int) -> None:
+async def lock_owner_tasks(reads: Reads, *, owner_id: int) -> None:
     """Hold off other re-parenting of the owner's tasks until this transaction ends.
 
     Two moves that are each acyclic alone (A under B, B under A) make a cycle
@@ -48,15 +49,11 @@ async def lock_owner_tasks(session: AsyncSession, *, owner_id: int) -> None:
     UPDATE makes this transaction that writer now, so its later reads see every
     committed move.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(User.id).where(User.id == owner_id).with_for_update())
+    connection = await reads.connection()  # a mutation's: its session's transaction
+    if connection.dialect.name == "postgresql":
+        await connection.execute(select(User.id).where(User.id == owner_id).with_for_update())
     else:
-        await session.execute(
-            update(User)
-            .where(User.id == owner_id)
-            .values(id=User.id)
-            .execution_options(synchronize_session=False)
-        )
+        await connection.execute(update(User).where(User.id == owner_id).values(id=User.id))
 
 
 async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> TaskRow:

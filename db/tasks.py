@@ -3,7 +3,7 @@
 Rows are plain column tuples (`TaskRow`), not ORM objects: a page of tasks is
 read on every request, and building identity-mapped instances for it costs more
 than the query. For the same reason the statements are plain Core selects, run
-on the session's connection, and each is built once per shape (which filters,
+on the request's read connection, and each is built once per shape (which filters,
 which ordering, which cursors) with the values as bound parameters: building a
 statement and its cache key on every request cost more than executing it.
 """
@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.driver import fetch_all
 from db.models import Task, TaskTag
@@ -34,6 +33,7 @@ from db.pagination import (
     page_params,
     window_conditions,
 )
+from db.request import Reads
 
 TaskRow: TypeAlias = Sequence[Any]
 """A task's columns in TASK_COLUMNS order (a statement may add more after them). Read
@@ -183,7 +183,7 @@ def _page_statements(
 
 
 async def task_page(
-    session: AsyncSession, *, owner_id: int, task_filter: TaskFilter, request: PageRequest
+    reads: Reads, *, owner_id: int, task_filter: TaskFilter, request: PageRequest
 ) -> Page[TaskRow]:
     """One page of the owner's tasks, in one statement.
 
@@ -193,7 +193,7 @@ async def task_page(
     """
     statement, probe = _page_statements(_FilterShape.of(task_filter), PageShape.of(request))
     params = _filter_params(owner_id, task_filter) | page_params(request)
-    connection = await session.connection()
+    connection = await reads.connection()
     rows = await fetch_all(connection, statement, params)
     if probe is None:
         return page_from_rows(request, rows, outside=False)
@@ -206,8 +206,8 @@ def _count_statement(filter_shape: _FilterShape) -> Select[int]:
     return select(func.count()).where(*_filter_conditions(filter_shape))
 
 
-async def count_tasks(session: AsyncSession, *, owner_id: int, task_filter: TaskFilter) -> int:
-    connection = await session.connection()
+async def count_tasks(reads: Reads, *, owner_id: int, task_filter: TaskFilter) -> int:
+    connection = await reads.connection()
     statement = _count_statement(_FilterShape.of(task_filter))
     return int(await connection.scalar(statement, _filter_params(owner_id, task_filter)) or 0)
 
@@ -215,10 +215,8 @@ async def count_tasks(session: AsyncSession, *, owner_id: int, task_filter: Task
 _TASKS_BY_IDS = select(*TASK_COLUMNS).where(Task.owner_id == _OWNER, Task.id.in_(_IDS))
 
 
-async def tasks_by_ids(
-    session: AsyncSession, *, owner_id: int, ids: Sequence[int]
-) -> list[TaskRow | None]:
-    connection = await session.connection()
+async def tasks_by_ids(reads: Reads, *, owner_id: int, ids: Sequence[int]) -> list[TaskRow | None]:
+    connection = await reads.connection()
     result = await connection.execute(_TASKS_BY_IDS, {"owner_id": owner_id, "ids": list(ids)})
     by_id = {row.id: row for row in result}
     return [by_id.get(task_id) for task_id in ids]
@@ -232,10 +230,10 @@ _TAGS_BY_TASK_IDS = (
 
 
 async def tags_by_task_ids(
-    session: AsyncSession, *, owner_id: int, task_ids: Sequence[int]
+    reads: Reads, *, owner_id: int, task_ids: Sequence[int]
 ) -> list[list[str]]:
     """Each task's tags in alphabetical order, in the order of `task_ids`."""
-    connection = await session.connection()
+    connection = await reads.connection()
     result = await connection.execute(
         _TAGS_BY_TASK_IDS, {"owner_id": owner_id, "ids": list(task_ids)}
     )
@@ -277,12 +275,12 @@ def _subtask_statements(
 
 
 async def subtask_pages(
-    session: AsyncSession, *, owner_id: int, parent_ids: Sequence[int], request: PageRequest
+    reads: Reads, *, owner_id: int, parent_ids: Sequence[int], request: PageRequest
 ) -> list[Page[TaskRow]]:
     """The same page of subtasks for many parents in one statement (a window per parent)."""
     statement, parents_with_rows_outside = _subtask_statements(PageShape.of(request))
     params = {"owner_id": owner_id, "ids": list(parent_ids), **page_params(request)}
-    connection = await session.connection()
+    connection = await reads.connection()
     rows: defaultdict[int, list[TaskRow]] = defaultdict(list)
     for row in await connection.execute(statement, params):
         rows[row.parent_id].append(row)
@@ -300,10 +298,8 @@ _SUBTASK_COUNTS = (
 )
 
 
-async def subtask_counts(
-    session: AsyncSession, *, owner_id: int, parent_ids: Sequence[int]
-) -> list[int]:
-    connection = await session.connection()
+async def subtask_counts(reads: Reads, *, owner_id: int, parent_ids: Sequence[int]) -> list[int]:
+    connection = await reads.connection()
     result = await connection.execute(
         _SUBTASK_COUNTS, {"owner_id": owner_id, "ids": list(parent_ids)}
     )
@@ -329,10 +325,10 @@ _SELF_OR_ANCESTOR = _self_or_ancestor_statement()
 
 
 async def is_self_or_ancestor(
-    session: AsyncSession, *, owner_id: int, task_id: int, of_task_id: int
+    reads: Reads, *, owner_id: int, task_id: int, of_task_id: int
 ) -> bool:
     """Whether `task_id` is `of_task_id` or one of its ancestors (walks up with a recursive CTE)."""
-    connection = await session.connection()
+    connection = await reads.connection()
     found = await connection.scalar(
         _SELF_OR_ANCESTOR, {"owner_id": owner_id, "task_id": task_id, "of_task_id": of_task_id}
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
+from db.request import Reads
 from errors import Conflict
 
 
@@ -37,16 +40,26 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+class UserRow(Protocol):
+    """The public columns of a user, as `users_by_ids` reads them."""
+
+    id: int
+    email: str
+    name: str | None
+    created_at: datetime
+
+
 # Built once: the ids are a bound parameter, so each request reuses the statement
-# and its cache key. Users are ORM objects, so this one stays on the session.
-_USERS_BY_IDS = select(User).where(
+# and its cache key. Core rows, not ORM objects: reads need no session.
+_USERS_BY_IDS = select(User.id, User.email, User.name, User.created_at).where(
     User.id.in_(bindparam("ids", type_=User.id.type, expanding=True))
 )
 
 
-async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User | None]:
-    result = await session.execute(_USERS_BY_IDS, {"ids": list(ids)})
-    by_id = {user.id: user for user in result.scalars()}
+async def users_by_ids(reads: Reads, ids: Sequence[int]) -> list[UserRow | None]:
+    connection = await reads.connection()
+    result = await connection.execute(_USERS_BY_IDS, {"ids": list(ids)})
+    by_id: dict[int, UserRow] = {row.id: row for row in result}
     return [by_id.get(user_id) for user_id in ids]
 
 

@@ -180,7 +180,7 @@ async def _change_password(
     )
     current = validate_password(current_password, field="currentPassword")
     new = validate_password(new_password, field="newPassword")
-    user = await context.loaders.user_by_id.load(user_id)
+    user = await context.db.get(UserRow, user_id)  # with its password hash: not a loader's row
     if user is None:
         raise Unauthenticated(reason="invalid")
     await _release_connection(context)

@@ -84,9 +84,9 @@ async def _new_parent(loaders: UserLoaders, *, task_id: int, parent_id: str | No
         return None
     pk = await existing_parent(loaders, parent_id)
     async with loaders.lock:
-        await lock_owner_tasks(loaders.session, owner_id=loaders.user_id)
+        await lock_owner_tasks(loaders.reads, owner_id=loaders.user_id)
         cycle = await is_self_or_ancestor(
-            loaders.session, owner_id=loaders.user_id, task_id=task_id, of_task_id=pk
+            loaders.reads, owner_id=loaders.user_id, task_id=task_id, of_task_id=pk
         )
     if cycle:
         raise BadUserInput("A task cannot be its own parent or a subtask's.", field="parentId")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from auth.context import Info
-from db import models
+from db.users import UserRow
 from schema.node import Node, to_global_id
 from schema.pagination import OMITTED
 
@@ -26,7 +26,7 @@ class User(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
+    def from_row(cls, row: UserRow) -> User:
         return cls(
             id=to_global_id("User", row.id),
             pk=row.id,

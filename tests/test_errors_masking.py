@@ -49,23 +49,34 @@ async def test_a_failing_resolver_shows_only_code_and_request_id(
     assert SECRET_DETAIL in caplog.text
 
 
-async def test_a_broken_session_factory_is_masked_too(
+class BrokenEngine:
+    async def connect(self) -> object:
+        raise RuntimeError(SECRET_DETAIL)
+
+
+async def test_broken_database_access_is_masked_too(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A query reads on the read engine's connection, a mutation through the session."""
     token = (await signup(client, "broken@example.com"))["accessToken"]
 
     def broken_factory() -> object:
         raise RuntimeError(SECRET_DETAIL)
 
     services = replace(
-        app.state.services, session_factory=broken_factory, read_session_factory=broken_factory
+        app.state.services,
+        session_factory=broken_factory,
+        read_session_factory=broken_factory,
+        read_engine=BrokenEngine(),
     )
     monkeypatch.setattr(app.state, "services", services)
-    response = await post_graphql(
-        client, "{ me { id } }", token=token, headers={"X-Request-ID": "mask-2"}
-    )
-    assert response.status_code == 500
-    assert_masked(response.json(), "mask-2")
+    for number, document in enumerate(["{ me { id } }", CREATE]):
+        request_id = f"mask-2-{number}"
+        response = await post_graphql(
+            client, document, token=token, headers={"X-Request-ID": request_id}
+        )
+        assert response.status_code == 500, document
+        assert_masked(response.json(), request_id)
 
 
 def driver_error(orig: Exception, *, invalidated: bool = False) -> DBAPIError:

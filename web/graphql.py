@@ -32,7 +32,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from graphql import DocumentNode, GraphQLError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +42,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from auth.context import RequestContext, Services, get_context, services_of
+from db.request import RequestDatabase
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
 from schema.errors import (
     as_domain_error,
@@ -79,7 +79,7 @@ ALLOWED_OPERATIONS = {
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
 
-ContextGetter = Callable[[Request, AsyncSession], Awaitable[RequestContext]]
+ContextGetter = Callable[[Request, RequestDatabase], Awaitable[RequestContext]]
 IdeRenderer = Callable[[Request], Awaitable[Response]]
 
 
@@ -272,9 +272,9 @@ class GraphQLEndpoint:
             async with (
                 asyncio.timeout(self.settings.request_timeout_seconds),
                 self._admission(operation_type),
-                self._session_factory(services, operation_type)() as db,
+                self._database(services, operation_type) as database,
             ):
-                context = await self.context_getter(request, db)
+                context = await self.context_getter(request, database)
                 context.request = request
                 context.response = sub_response
                 context.background_tasks = BackgroundTasks()
@@ -301,12 +301,11 @@ class GraphQLEndpoint:
         return nullcontext()
 
     @staticmethod
-    def _session_factory(
-        services: Services, operation_type: str
-    ) -> async_sessionmaker[AsyncSession]:
+    def _database(services: Services, operation_type: str) -> RequestDatabase:
+        """Queries read on their own autocommit connection; mutations do all in one session."""
         if operation_type == OperationType.QUERY.value:
-            return services.read_session_factory
-        return services.session_factory
+            return RequestDatabase(services.read_session_factory, services.read_engine)
+        return RequestDatabase(services.session_factory)
 
     async def _execute(
         self, request: Request, operation: Operation, context: RequestContext

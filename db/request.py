@@ -1,0 +1,73 @@
+"""A request's way to the database: an ORM session for writes, a connection for reads.
+
+Both are opened on first use, so a request that touches the database only through
+its dataloaders pays for no ORM session, and one answered from caches (a live login
+remembered, `{ __typename }`) pays for nothing at all.
+
+- A mutation's reads and writes share one transactional session: reads see what the
+  mutation wrote, and everything commits or rolls back together.
+- A query reads on a bare `AsyncConnection` in autocommit mode (under READ COMMITTED
+  each statement sees its own snapshot, so a transaction around reads only adds the
+  BEGIN and ROLLBACK round trips). An ORM session, with its identity map, snapshots
+  and transaction bookkeeping, costs a query three times the connection it wraps
+  (`bench/hot_path.py`); its `session` is still there, opened on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+
+class Reads(Protocol):
+    """Where reads run: `connection()` opens (once) and returns the request's connection."""
+
+    async def connection(self) -> AsyncConnection: ...
+
+
+class RequestDatabase:
+    """One request's session and read connection, each opened on first use; `close` ends both.
+
+    Not safe for concurrent first use: the dataloaders take their lock before reading.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        read_engine: AsyncEngine | None = None,
+    ) -> None:
+        """`read_engine`: where reads get their own connection; None reads on the session."""
+        self._session_factory = session_factory
+        self._read_engine = read_engine
+        self._session: AsyncSession | None = None
+        self._connection: AsyncConnection | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    async def connection(self) -> AsyncConnection:
+        if self._read_engine is None:
+            return await self.session.connection()
+        if self._connection is None:
+            self._connection = await self._read_engine.connect()
+        return self._connection
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        session, self._session = self._session, None
+        try:
+            if connection is not None:
+                await connection.close()
+        finally:
+            if session is not None:
+                await session.close()
+
+    async def __aenter__(self) -> RequestDatabase:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
