@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -110,6 +111,7 @@ class Outcome:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
+@lru_cache(maxsize=256)  # a client sends the same Accept header with every request
 def preferred_media_type(accept: str | None) -> str:
     """graphql-response+json when the client accepts it at least as much as JSON."""
     weights: dict[str, float] = {}
