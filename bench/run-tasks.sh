@@ -4,7 +4,7 @@
 #   bench/run-tasks.sh [DSN]     (default postgresql://postgres@127.0.0.1:5432/taskql_bench)
 #
 # Needs wrk (apt-get update && apt-get install -y wrk) and PostgreSQL. Knobs:
-# SECONDS_EACH (8), CONNECTIONS (32), ROUNDS (3, for the side-by-side W1 run).
+# SECONDS_EACH (8), CONNECTIONS (32), ROUNDS (3: W4 page pairs, and rounds of the side-by-side W1 run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dsn=${1:-postgresql://postgres@127.0.0.1:5432/taskql_bench}

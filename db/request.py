@@ -42,10 +42,12 @@ class RequestDatabase:
         self._read_engine = read_engine
         self._session: AsyncSession | None = None
         self._connection: AsyncConnection | None = None
+        self._closed = False
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
+            self._refuse_if_closed()
             self._session = self._session_factory()
         return self._session
 
@@ -53,10 +55,18 @@ class RequestDatabase:
         if self._read_engine is None:
             return await self.session.connection()
         if self._connection is None:
+            self._refuse_if_closed()
             self._connection = await self._read_engine.connect()
         return self._connection
 
+    def _refuse_if_closed(self) -> None:
+        """A dataloader batch still running after its request ended (timed out, say) must
+        not take a pooled connection that nothing would return."""
+        if self._closed:
+            raise RuntimeError("the request's database access has been closed")
+
     async def close(self) -> None:
+        self._closed = True
         connection, self._connection = self._connection, None
         session, self._session = self._session, None
         try:

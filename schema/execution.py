@@ -523,7 +523,7 @@ def _object_completer(
                 if v0 is MISSING:
                     return MISSING
             ...
-            return {"id": v0, "title": v1, "dueAt": v2}
+            return {key0: v0, key1: v1, key2: v2}    # keys: "id", "title", "dueAt"
     """
     values: dict[str, Any] = {
         "settled_types": set(),  # types whose values are never awaitable (not generators)
@@ -543,13 +543,17 @@ def _object_completer(
     if object_type.is_type_of is not None:
         # Only Strawberry's own is_type_of is left here, and it ignores its info.
         lines += ["    if not is_type_of(value, None):", "        return MISSING"]
+    # Response names (a client's aliases) and the type name are values in scope, not
+    # text in the source: one compiled function serves every selection of the same shape.
     reads, checks, results = [], [], []
     for number, (response_name, plain, complete) in enumerate(fields):
         name = f"v{number}"
-        if plain is None:
-            results.append(f"{response_name!r}: {object_type.name!r}")
+        values[f"key{number}"] = response_name
+        if plain is None:  # __typename
+            values[f"typename{number}"] = object_type.name
+            results.append(f"key{number}: typename{number}")
             continue
-        results.append(f"{response_name!r}: {name}")
+        results.append(f"key{number}: {name}")
         values[f"complete{number}"] = complete
         if plain.attribute is not None:
             reads.append(f"        {name} = value.{plain.attribute}")

@@ -41,7 +41,7 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-from schema.execution import PURE, PlainFieldExecutionContext
+from schema.execution import PURE, PlainFieldExecutionContext, _function_code
 from web.responses import encode_json
 
 Cents = NewType("Cents", int)
@@ -908,6 +908,31 @@ def test_runs_with_variables_share_completers_unless_a_directive_could_use_them(
     once = compilations(directed, {"show": True})
     assert once > 0
     assert compilations(directed, {"show": False}, {"show": True}) == 2 * once
+    in_a_fragment = parse(
+        "query($show: Boolean!) { item { ...Parts owner { name } } }"
+        " fragment Parts on Item { title rank @include(if: $show) }"
+    )
+    once = compilations(in_a_fragment, {"show": False})
+    assert once > 0
+    assert compilations(in_a_fragment, {"show": True}, {"show": False}) == 2 * once
+
+
+def test_aliases_do_not_make_new_code() -> None:
+    """A client's aliases are values of a completer, not its source: a selection of the
+    same shape under other names compiles nothing new (nor can a name reach the code)."""
+    first = FAST.execute_sync("{ item { a: title b: rank __typename } }", root_value=world())
+    assert first.data == {"item": {"a": "Tea", "b": 1, "__typename": "Item"}}
+    compiled = _function_code.cache_info().misses
+    second = FAST.execute_sync("{ item { c: title d: rank kind: __typename } }", root_value=world())
+    assert second.data == {"item": {"c": "Tea", "d": 1, "kind": "Item"}}
+    assert _function_code.cache_info().misses == compiled
+
+
+def test_utc_datetimes_are_left_to_the_encoder() -> None:
+    """What makes the DateTime leaves above cheap; the cases above show the bytes match."""
+    result = FAST.execute_sync("{ item { due } }", root_value=world(item=item(due=MOMENT)))
+    assert result.data == {"item": {"due": MOMENT}}
+    assert encode_json(result.data) == b'{"item":{"due":"2030-01-31T09:00:00.123456+00:00"}}'
 
 
 def test_a_document_once_run_is_not_kept_alive_by_its_completers() -> None:
