@@ -15,6 +15,8 @@ the minimum over BATCHES batches. Rows:
   queries used before), against the read connection of `db/request.py`.
 - reading one task row: by column name (SQLAlchemy Row attributes) and by position.
 - completing one DateTime value, against `datetime.isoformat()` alone.
+- the fast path alone (`schema/execution.py`): a 20-item page of the fast-path
+  tests' schema, from one parsed document, without and with variables.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uvloop
+from graphql import DocumentNode, execute, parse
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.engine.row import Row
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -42,7 +45,7 @@ from db.request import RequestDatabase
 from db.tasks import TASK_COLUMNS, TaskFilter, _filter_params, _FilterShape, _page_statements
 from main import create_app
 from schema import build_schema
-from schema.execution import _leaf_completer
+from schema.execution import PlainFieldExecutionContext, _leaf_completer
 from settings import load_settings
 
 DEFAULT_DSN = "postgresql+asyncpg://postgres@127.0.0.1:5432/taskql_bench"
@@ -199,12 +202,42 @@ def python_pieces(rows: list[tuple[str, float]]) -> None:
     rows.append(("datetime.isoformat() alone", best_sync_us(now.isoformat, 100_000)))
 
 
+def completion_pieces(rows: list[tuple[str, float]]) -> None:
+    """The fast path alone: a page of 20 items of the fast-path tests' schema, every
+    scalar selected, run from one parsed document (as the parse cache hands it over)."""
+    from tests.test_execution_fast_path import FAST, connection, item, world  # noqa: PLC0415
+
+    due = datetime.now(UTC)
+    items = [item(id=f"i{n}", title=f"t{n}", note="n", due=due) for n in range(20)]
+    root = world(connection=connection(*items))
+    selection = (
+        "{ connection { edges { node { id title note done rank score color price tags due } } "
+        "pageInfo { hasNextPage } } }"
+    )
+    for name, document, variables in (
+        ("20-item page completed, no variables", parse(selection), None),
+        ("20-item page completed, with variables", parse(f"query($n: Int) {selection}"), {"n": 1}),
+    ):
+
+        def run(document: DocumentNode = document, variables: Any = variables) -> object:
+            return execute(
+                FAST._schema,
+                document,
+                root_value=root,
+                variable_values=variables,
+                executor_class=PlainFieldExecutionContext,
+            )
+
+        rows.append((name, best_sync_us(run, 2_000)))
+
+
 async def main(dsn: str) -> None:
     _environment(dsn)
     rows: list[tuple[str, float]] = []
     await w1_in_process(rows)
     await database_pieces(dsn, rows)
     python_pieces(rows)
+    completion_pieces(rows)
     print(f"{'what':45} {'CPU us':>9}")  # noqa: T201
     for name, microseconds in rows:
         print(f"{name:45} {microseconds:9.2f}")  # noqa: T201
