@@ -10,7 +10,7 @@ from auth.context import Info, RequestContext, log_auth_failure
 from auth.passwords import validate_password
 from auth.rate_limit import LimitedAction
 from auth.tokens import InvalidToken, TokenClaims, TokenType, hash_jti
-from db.models import User as UserRow
+from db.models import User as UserModel
 from db.sessions import (
     new_session_id,
     purge_dead_sessions,
@@ -70,7 +70,7 @@ async def _release_connection(context: RequestContext) -> None:
     await context.db.commit()
 
 
-async def _start_session(context: RequestContext, user: UserRow) -> AuthPayload:
+async def _start_session(context: RequestContext, user: UserModel) -> AuthPayload:
     """Begin a new session for `user`, commit, and hand out its first token pair."""
     session_id = new_session_id()
     pair = context.services.tokens.issue_pair(user_id=user.id, session_id=session_id)
@@ -180,7 +180,7 @@ async def _change_password(
     )
     current = validate_password(current_password, field="currentPassword")
     new = validate_password(new_password, field="newPassword")
-    user = await context.db.get(UserRow, user_id)  # with its password hash: not a loader's row
+    user = await context.db.get(UserModel, user_id)  # with its password hash: not a loader's row
     if user is None:
         raise Unauthenticated(reason="invalid")
     await _release_connection(context)
