@@ -408,13 +408,13 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return None
-        fields: list[tuple[str, PlainField | None, Completer]] = []
+        fields: list[tuple[str, PlainField | None, Completer | None]] = []
         for response_name, sub_fields in grouped_field_set.items():
             node = sub_fields[0].node
             if any(details.node.directives for details in sub_fields):
                 return None
             if node.name.value == "__typename":
-                fields.append((response_name, None, _identity))
+                fields.append((response_name, None, None))
                 continue
             key = (object_type.name, node.name.value)
             plain = None if node.arguments else self._fields.get(key)
@@ -496,17 +496,13 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 def _object_completer(
     object_type: GraphQLObjectType,
-    fields: list[tuple[str, PlainField | None, Completer]],
+    fields: list[tuple[str, PlainField | None, Completer | None]],
     is_awaitable: Callable[[Any], bool],
 ) -> Completer:
     """One generated function for one selection on `object_type`; `fields` are the response
-    names in order, with how each is read (None: `__typename`) and completed.
+    names in order, with how each is read and completed (None, None: `__typename`).
 
     For `{ id title dueAt }` on Task it reads, with the checks graphql-core would make:
 

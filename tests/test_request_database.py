@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from db.models import Task
 from db.request import RequestDatabase
 from tests.helpers import signup
-
-
-@contextmanager
-def pool_traffic(engine: Any) -> Iterator[list[str]]:
-    """'out' and 'in' for every connection the pool hands out and takes back in the block."""
-    traffic: list[str] = []
-
-    def checked_out(*_: object) -> None:
-        traffic.append("out")
-
-    def checked_in(*_: object) -> None:
-        traffic.append("in")
-
-    event.listen(engine.sync_engine, "checkout", checked_out)
-    event.listen(engine.sync_engine, "checkin", checked_in)
-    try:
-        yield traffic
-    finally:
-        event.remove(engine.sync_engine, "checkout", checked_out)
-        event.remove(engine.sync_engine, "checkin", checked_in)
+from tests.statement_counter import pool_traffic
 
 
 async def test_a_query_reads_on_one_lazily_opened_connection(app: FastAPI) -> None:

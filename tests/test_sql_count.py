@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from tests.helpers import graphql
-from tests.statement_counter import count_statements
+from tests.statement_counter import count_statements, pool_traffic
 from tests.test_tasks import UPDATE, create_task, user_token
 
 NESTED = """
@@ -118,40 +115,25 @@ async def test_a_page_after_a_cursor_is_one_statement_with_its_page_info(
     assert len(split_session_check(statements, database_kind)) == 1, statements
 
 
-@contextmanager
-def count_checkouts(engine: Any) -> Iterator[list[object]]:
-    """Collect every connection the engine's pool hands out inside the block."""
-    checkouts: list[object] = []
-
-    def record(dbapi_connection: object, _record: object, _proxy: object) -> None:
-        checkouts.append(dbapi_connection)
-
-    event.listen(engine.sync_engine, "checkout", record)
-    try:
-        yield checkouts
-    finally:
-        event.remove(engine.sync_engine, "checkout", record)
-
-
 async def test_a_request_takes_one_connection_at_most_and_none_when_it_reads_nothing(
     client: httpx.AsyncClient, token: str, engine: Any, database_kind: str
 ) -> None:
     """Queries read on one connection opened on first use (db/request.py); a mutation's
     reads and writes share its session's connection."""
-    with count_checkouts(engine) as checkouts:
+    with pool_traffic(engine) as traffic:
         body = await graphql(client, "{ __typename }")
     assert body == {"data": {"__typename": "Query"}}
-    assert checkouts == []
-    with count_checkouts(engine) as checkouts, count_statements(engine) as statements:
+    assert traffic == []
+    with pool_traffic(engine) as traffic, count_statements(engine) as statements:
         body = await graphql(client, NESTED, {"first": 5}, token=token)
     assert "errors" not in body, body
     assert len(split_session_check(statements, database_kind)) == NESTED_STATEMENTS
-    assert len(checkouts) == 1
+    assert traffic.count("out") == 1
     parent_id = body["data"]["tasks"]["edges"][0]["node"]["id"]
     create = "mutation($input: CreateTaskInput!) { createTask(input: $input) { id title } }"
-    with count_checkouts(engine) as checkouts:
+    with pool_traffic(engine) as traffic:
         created = await graphql(
             client, create, {"input": {"title": "one more", "parentId": parent_id}}, token=token
         )
     assert created["data"]["createTask"]["title"] == "one more", created
-    assert len(checkouts) == 1  # the parent's check (a loader's read) and the insert
+    assert traffic.count("out") == 1  # the parent's check (a loader's read) and the insert
