@@ -123,11 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     export_parser.set_defaults(handler=export_schema)
 
-    test_parser = commands.add_parser("test", help="ruff, mypy --strict and pytest")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test_parser = commands.add_parser(
+        "test", help="ruff, mypy --strict and pytest (any further arguments go to pytest)"
+    )
     test_parser.set_defaults(handler=run_tests)
 
-    args = parser.parse_args(argv)
+    # `taskql test -q -x` must reach pytest untouched: argparse's REMAINDER refuses a
+    # leading option, so whatever it does not know after `test` is pytest's.
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "test":
+        args.pytest_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args))
 
 

@@ -323,3 +323,22 @@ def test_global_ids_are_url_safe_base64_of_type_and_key(type_name: str) -> None:
         assert to_global_id(type_name, pk) == expected
         assert from_global_id(expected) == (type_name, pk)
     assert "-" in to_global_id("T?>~", 1) or "_" in to_global_id("T?>~", 1)
+
+
+async def test_a_deleted_tasks_id_never_names_a_later_task(client: httpx.AsyncClient) -> None:
+    """Clients cache by global id: SQLite must not hand the newest deleted id out again."""
+    token = await user_token(client, "reuse@example.com")
+    await create_task(client, token, title="kept")
+    doomed = await create_task(client, token, title="doomed")
+    body = await graphql(client, DELETE, {"id": doomed["id"]}, token=token)
+    assert body["data"]["deleteTask"] == doomed["id"], body
+
+    later = await create_task(client, token, title="later")
+
+    assert later["id"] != doomed["id"]
+    later_key, doomed_key = from_global_id(later["id"]), from_global_id(doomed["id"])
+    assert later_key is not None
+    assert doomed_key is not None
+    assert later_key[1] > doomed_key[1]
+    gone = await graphql(client, TASK, {"id": doomed["id"]}, token=token)
+    assert gone["data"]["task"] is None

@@ -20,6 +20,11 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild tables (copy, drop, rename); with foreign keys on,
+        # dropping the old table would cascade-delete every row that refers to it.
+        # The pragma only takes effect outside a transaction, so it comes first.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
