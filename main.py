@@ -23,7 +23,7 @@ from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
 from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
-from schema import build_schema
+from schema import TaskqlSchema, build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
 from web.edge import TaskqlApp
@@ -53,7 +53,8 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, schema: TaskqlSchema | None = None) -> FastAPI:
+    """The app; `schema` replaces the one `build_schema(settings)` makes (e.g. with extensions)."""
     configure_logging(settings)
     persisted_queries = PersistedQueries.from_settings(settings)
 
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     graphql = graphql_router(
-        build_schema(settings),
+        build_schema(settings) if schema is None else schema,
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,

@@ -312,8 +312,10 @@ class GraphQLEndpoint:
     async def _execute(
         self, request: Request, operation: Operation, context: RequestContext
     ) -> ExecutionResult:
+        # TaskqlSchema leaves DateTime values to the response encoder (see its docstring).
+        execute = getattr(self.schema, "execute_for_encoder", self.schema.execute)
         try:
-            return await self.schema.execute(
+            result: ExecutionResult = await execute(
                 operation.query,
                 variable_values=operation.variables,
                 context_value=context,
@@ -327,6 +329,7 @@ class GraphQLEndpoint:
             raise Refusal(RequestRefused(error.as_http_error_reason())) from None
         except MissingQueryError:
             raise Refusal(RequestUnreadable("The request has no `query`.")) from None
+        return result
 
     def _outcome(
         self, result: ExecutionResult, operation_type: str, operation_name: str | None
