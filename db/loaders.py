@@ -20,6 +20,9 @@ from aiodataloader import DataLoader
 from db.pagination import Page, PageRequest
 from db.request import Reads
 from db.tasks import (
+    NOTHING_ALONG,
+    Along,
+    Related,
     TaskFilter,
     TaskRow,
     count_tasks,
@@ -31,7 +34,8 @@ from db.tasks import (
 )
 from db.users import UserRow, users_by_ids
 
-SubtaskPageKey = tuple[int, PageRequest]
+SubtaskPageKey = tuple[int, PageRequest, Along]
+"""A parent's id, the page of its subtasks, and what to read along with each subtask."""
 
 
 class Loaders:
@@ -41,15 +45,15 @@ class Loaders:
     """
 
     def __init__(self, reads: Reads) -> None:
-        self._reads = reads
-        self._lock = asyncio.Lock()
+        self.reads = reads
+        self.lock = asyncio.Lock()
         self._by_user: dict[int, UserLoaders] = {}
 
     @cached_property
     def user_by_id(self) -> DataLoader[int, UserRow | None]:
         async def load_users(ids: Sequence[int]) -> list[UserRow | None]:
-            async with self._lock:
-                return await users_by_ids(self._reads, ids)
+            async with self.lock:
+                return await users_by_ids(self.reads, ids)
 
         return DataLoader(load_users)
 
@@ -57,17 +61,30 @@ class Loaders:
         """The loaders of one user's tasks, made once per request."""
         loaders = self._by_user.get(user_id)
         if loaders is None:
-            loaders = self._by_user[user_id] = UserLoaders(self._reads, self._lock, user_id)
+            loaders = self._by_user[user_id] = UserLoaders(self, user_id)
         return loaders
 
 
 class UserLoaders:
     """Everything a request reads about one user's tasks, batched and scoped to that user."""
 
-    def __init__(self, reads: Reads, lock: asyncio.Lock, user_id: int) -> None:
-        self.reads = reads
-        self.lock = lock
+    def __init__(self, loaders: Loaders, user_id: int) -> None:
+        self.reads = loaders.reads
+        self.lock = loaders.lock
         self.user_id = user_id
+        self.users = loaders
+        """The request's loaders of users: a task's owner is `users.user_by_id`."""
+
+    def prime(self, related: Related) -> None:
+        """Remember what a statement read along with its tasks: their loads need no query."""
+        if related.tags:
+            prime_tags = self.tags_by_task.prime
+            for task_id, tags in related.tags.items():
+                prime_tags(task_id, tags)
+        if related.parents:
+            prime_task = self.task_by_id.prime
+            for parent_id, row in related.parents.items():
+                prime_task(parent_id, row)
 
     @cached_property
     def task_by_id(self) -> DataLoader[int, TaskRow | None]:
@@ -88,17 +105,24 @@ class UserLoaders:
     @cached_property
     def subtask_page(self) -> DataLoader[SubtaskPageKey, Page[TaskRow]]:
         async def load_subtask_pages(keys: Sequence[SubtaskPageKey]) -> list[Page[TaskRow]]:
-            parents_by_request: defaultdict[PageRequest, list[int]] = defaultdict(list)
-            for parent_id, request in keys:
-                parents_by_request[request].append(parent_id)
+            parents_by_request: defaultdict[tuple[PageRequest, Along], list[int]] = defaultdict(
+                list
+            )
+            for parent_id, request, along in keys:
+                parents_by_request[request, along].append(parent_id)
             pages: dict[SubtaskPageKey, Page[TaskRow]] = {}
-            for request, parent_ids in parents_by_request.items():
+            for (request, along), parent_ids in parents_by_request.items():
                 async with self.lock:
-                    found = await subtask_pages(
-                        self.reads, owner_id=self.user_id, parent_ids=parent_ids, request=request
+                    found, related = await subtask_pages(
+                        self.reads,
+                        owner_id=self.user_id,
+                        parent_ids=parent_ids,
+                        request=request,
+                        along=along,
                     )
+                self.prime(related)
                 pages.update(
-                    ((parent_id, request), page)
+                    ((parent_id, request, along), page)
                     for parent_id, page in zip(parent_ids, found, strict=True)
                 )
             return [pages[key] for key in keys]
@@ -115,12 +139,21 @@ class UserLoaders:
 
         return DataLoader(load_subtask_counts)
 
-    async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
-        """A top-level connection's page: its own query, so there is nothing to batch."""
+    async def task_page(
+        self, task_filter: TaskFilter, request: PageRequest, along: Along = NOTHING_ALONG
+    ) -> Page[TaskRow]:
+        """A top-level connection's page: its own query, so there is nothing to batch. What
+        `along` reads with it is primed into the loaders."""
         async with self.lock:
-            return await task_page(
-                self.reads, owner_id=self.user_id, task_filter=task_filter, request=request
+            page, related = await task_page(
+                self.reads,
+                owner_id=self.user_id,
+                task_filter=task_filter,
+                request=request,
+                along=along,
             )
+        self.prime(related)
+        return page
 
     async def task_count(self, task_filter: TaskFilter) -> int:
         async with self.lock:

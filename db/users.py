@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +40,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
-class UserRow(Protocol):
+class UserRow(NamedTuple):
     """The public columns of a user, as `users_by_ids` reads them."""
 
     id: int
@@ -59,7 +59,7 @@ _USERS_BY_IDS = select(User.id, User.email, User.name, User.created_at).where(
 async def users_by_ids(reads: Reads, ids: Sequence[int]) -> list[UserRow | None]:
     connection = await reads.connection()
     result = await connection.execute(_USERS_BY_IDS, {"ids": list(ids)})
-    by_id: dict[int, UserRow] = {row.id: row for row in result}
+    by_id: dict[int, UserRow] = {row.id: row for row in map(UserRow._make, result)}
     return [by_id.get(user_id) for user_id in ids]
 
 

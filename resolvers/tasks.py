@@ -35,8 +35,9 @@ async def _task(context: RequestContext, global_id: str) -> Task | None:
     pk = task_pk(global_id)
     if pk is None:
         return None
-    row = await context.loaders.for_user(context.require_user_id()).task_by_id.load(pk)
-    return None if row is None else Task.from_row(row)
+    loaders = context.loaders.for_user(context.require_user_id())
+    row = await loaders.task_by_id.load(pk)
+    return None if row is None else Task.from_row(row, loaders)
 
 
 async def _node(context: RequestContext, global_id: str) -> Node | None:
@@ -107,7 +108,7 @@ class TaskMutation:
         except IntegrityError:
             # The parent was deleted between the check and the insert.
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id))
 
     @strawberry.mutation(description="Change a task; omitted fields stay, explicit nulls clear.")
     async def update_task(
@@ -129,7 +130,7 @@ class TaskMutation:
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
         if row is None:
             raise NotFound
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id))
 
     @strawberry.mutation(description="Delete a task and its subtasks; returns the deleted id.")
     async def delete_task(self, info: Info, id: strawberry.ID) -> strawberry.ID:  # noqa: A002

@@ -1,7 +1,9 @@
 """The Task type, its connection, and the inputs that filter and order tasks.
 
-Relations (`owner`, `parent`, `tags`, `subtasks`) resolve through the viewer's
-dataloaders, so a page costs one query per relation, not one per task.
+Relations (`owner`, `parent`, `tags`, `subtasks`) resolve through the owner's
+dataloaders, so a page costs one query per relation, not one per task; a page reads
+its tasks' tags and parents along in its own statement when they are selected
+(schema/relations.py).
 """
 
 from __future__ import annotations
@@ -10,24 +12,28 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
+from operator import attrgetter
+from typing import cast
 
 import strawberry
 
 from auth.context import Info, RequestContext
+from db.loaders import UserLoaders
 from db.pagination import Ordering, Page, PageRequest, Position, SortField, SortValue
-from db.tasks import TASK_COLUMN_INDEX, TASK_COLUMNS, TaskFilter, TaskRow
+from db.tasks import TaskFilter, TaskRow
+from db.users import UserRow
 from errors import BadUserInput, Unauthenticated
 from resolvers.text import require_storable_text
 from schema.execution import PURE
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import OMITTED, CursorCodec, PageInfo, given, page_request
+from schema.relations import along_for, loaded, mapped_later
 from schema.user import User
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 MAX_SEARCH_LENGTH = 200
 DEFAULT_ORDERING = Ordering(SortField.CREATED_AT, descending=True)
-TASK_WIDTH = len(TASK_COLUMNS)
 
 
 @strawberry.enum
@@ -231,54 +237,51 @@ class Task(Node):
     parent_pk: strawberry.Private[int | None]
     owner_pk: strawberry.Private[int]
 
+    loaders: strawberry.Private[UserLoaders]
+
     @classmethod
-    def from_row(cls, row: TaskRow) -> Task:
-        (
-            pk,
-            owner_id,
-            parent_id,
-            title,
-            description,
-            completed,
-            completed_at,
-            priority,
-            due_at,
-            created_at,
-            updated_at,
-        ) = row[:TASK_WIDTH]  # TASK_COLUMNS by position (a page's statement may add more)
+    def from_row(cls, row: TaskRow, loaders: UserLoaders) -> Task:
+        """The task of `row`; `loaders` are its owner's, which its relations load through."""
         return cls(
-            id=to_global_id("Task", pk),
-            pk=pk,
-            parent_pk=parent_id,
-            owner_pk=owner_id,
-            title=title,
-            description=description,
-            completed=completed,
-            completed_at=completed_at,
-            priority=PRIORITIES[priority],
-            due_at=due_at,
-            created_at=created_at,
-            updated_at=updated_at,
+            id=to_global_id("Task", row.id),
+            pk=row.id,
+            parent_pk=row.parent_id,
+            owner_pk=row.owner_id,
+            title=row.title,
+            description=row.description,
+            completed=row.completed,
+            completed_at=row.completed_at,
+            priority=PRIORITIES[row.priority],
+            due_at=row.due_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            loaders=loaders,
         )
 
-    @strawberry.field(description="Lower-case, alphabetical.")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.for_user(self.owner_pk).tags_by_task.load(self.pk)
+    # Relations answer at once when a page read them along (schema/relations.py); the
+    # type checker is told the value, which graphql-core awaits when it is not ready yet.
+    @strawberry.field(description="Lower-case, alphabetical.", metadata={PURE: True})
+    def tags(self) -> list[str]:
+        ready, tags = loaded(self.loaders.tags_by_task, self.pk)
+        return tags if ready else cast("list[str]", tags)
 
-    @strawberry.field
-    async def parent(self, info: Info) -> Task | None:
+    @strawberry.field(metadata={PURE: True})
+    def parent(self) -> Task | None:
         if self.parent_pk is None:
             return None
-        loaders = info.context.loaders.for_user(self.owner_pk)
-        row = await loaders.task_by_id.load(self.parent_pk)
-        return None if row is None else Task.from_row(row)
+        loaders = self.loaders
+        return cast(
+            "Task | None",
+            mapped_later(
+                loaders.task_by_id,
+                self.parent_pk,
+                lambda row: None if row is None else Task.from_row(row, loaders),
+            ),
+        )
 
-    @strawberry.field
-    async def owner(self, info: Info) -> User:
-        row = await info.context.loaders.user_by_id.load(self.owner_pk)
-        if row is None:
-            raise Unauthenticated(reason="invalid")
-        return User.from_row(row)
+    @strawberry.field(metadata={PURE: True})
+    def owner(self) -> User:
+        return cast("User", mapped_later(self.loaders.users.user_by_id, self.owner_pk, _owner))
 
     @strawberry.field(description="Newest first.")
     async def subtasks(
@@ -290,16 +293,21 @@ class Task(Node):
         last: int | None = OMITTED,
         before: str | None = OMITTED,
     ) -> TaskConnection:
-        context = info.context
-        loaders = context.loaders.for_user(self.owner_pk)
+        loaders = self.loaders
         codec, request = RelayArguments.of(first, after, last, before).page(
-            context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
+            info.context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
         )
-        page = await loaders.subtask_page.load((self.pk, request))
+        page = await loaders.subtask_page.load((self.pk, request, along_for(info)))
         pk = self.pk
         return TaskConnection.from_page(
-            page, codec, DEFAULT_ORDERING, count=lambda: loaders.subtask_count.load(pk)
+            page, codec, DEFAULT_ORDERING, loaders, count=lambda: loaders.subtask_count.load(pk)
         )
+
+
+def _owner(row: UserRow | None) -> User:
+    if row is None:
+        raise Unauthenticated(reason="invalid")
+    return User.from_row(row)
 
 
 @strawberry.type
@@ -333,16 +341,13 @@ class TaskConnection:
         page: Page[TaskRow],
         codec: CursorCodec,
         task_ordering: Ordering,
+        loaders: UserLoaders,
         *,
         count: Callable[[], Awaitable[int]],
     ) -> TaskConnection:
-        sort_index = TASK_COLUMN_INDEX[task_ordering.field.value]
+        sort_value = attrgetter(task_ordering.field.value)  # a TaskRow field, by name
         edges = [
-            TaskEdge(
-                node=Task.from_row(row),
-                sort_value=row[sort_index],
-                codec=codec,
-            )
+            TaskEdge(node=Task.from_row(row, loaders), sort_value=sort_value(row), codec=codec)
             for row in page.rows
         ]
         return cls(
@@ -375,7 +380,7 @@ async def task_connection(
     task_ordering = ordering(given(order_by))
     codec, request = relay.page(context, owner_id=owner_id, task_ordering=task_ordering)
     conditions = task_filter(given(filter_input))
-    page = await loaders.task_page(conditions, request)
+    page = await loaders.task_page(conditions, request, along_for(info))
     return TaskConnection.from_page(
-        page, codec, task_ordering, count=lambda: loaders.task_count(conditions)
+        page, codec, task_ordering, loaders, count=lambda: loaders.task_count(conditions)
     )

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from auth.context import Info
-from db.users import UserRow
 from schema.node import Node, to_global_id
 from schema.pagination import OMITTED
 
 if TYPE_CHECKING:
     from schema.task import TaskConnection, TaskFilterInput, TaskOrderInput
+
+
+class UserFields(Protocol):
+    """What a User is built from: a `db.users.UserRow`, or the ORM user a signup made."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 @strawberry.type(description="An account. Users only ever see themselves.")
@@ -26,7 +38,7 @@ class User(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: UserRow) -> User:
+    def from_row(cls, row: UserFields) -> User:
         return cls(
             id=to_global_id("User", row.id),
             pk=row.id,
