@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum, EnumMeta
-from functools import lru_cache
 from inspect import isawaitable
 from keyword import iskeyword
 from math import isfinite
@@ -205,21 +204,65 @@ _NAMESPACE: Final[dict[str, Any]] = {
 """What generated completers may name, besides the values they are built with."""
 
 
-@lru_cache(maxsize=1024)
-def _function_code(source: str, name: str) -> CodeType:
-    """The code of the function `name` that `source` defines, compiled once per source."""
-    module = compile(source, f"<taskql completer {name}>", "exec")
-    return next(
-        constant
-        for constant in module.co_consts
-        if isinstance(constant, CodeType) and constant.co_name == name
-    )
+MAX_COMPILED_PER_PROCESS = 1024
+"""Distinct completer sources a process ever compiles; later new shapes use closures."""
+MAX_COMPILED_PER_REQUEST = 8
+"""Distinct completer sources one request may compile; its further new shapes use closures."""
 
 
-def _generated(source: str, name: str, values: dict[str, Any]) -> Completer:
+class CompileBudget:
+    """How many new completer sources may still be compiled: per request, and (the class
+    attribute `process_left`) per process. Past either, a selection's completer is a
+    closure (`_object_closure`): the same answers, about 1.5x its CPU, no compilation."""
+
+    __slots__ = ("left",)
+    process_left: int = MAX_COMPILED_PER_PROCESS
+    compiled: int = 0
+    """Compilations in this process so far (what tests count)."""
+
+    def __init__(self, left: int | None = None) -> None:
+        self.left = MAX_COMPILED_PER_REQUEST if left is None else left
+
+    def spend(self) -> bool:
+        if self.left <= 0 or CompileBudget.process_left <= 0:
+            return False
+        self.left -= 1
+        CompileBudget.process_left -= 1
+        CompileBudget.compiled += 1
+        return True
+
+
+UNLIMITED = CompileBudget(left=2**62)
+"""For the completers of a schema's leaf types: a handful per schema, built once."""
+_codes: dict[str, CodeType] = {}
+
+
+def _function_code(source: str, name: str, budget: CompileBudget) -> CodeType | None:
+    """The code of the function `name` that `source` defines, compiled once per source;
+    None when it is not compiled yet and `budget` allows no more."""
+    code = _codes.get(source)
+    if code is None:
+        if not budget.spend():
+            return None
+        module = compile(source, f"<taskql completer {name}>", "exec")
+        code = _codes[source] = next(
+            constant
+            for constant in module.co_consts
+            if isinstance(constant, CodeType) and constant.co_name == name
+        )
+    return code
+
+
+def _generated(
+    source: str, name: str, values: dict[str, Any], budget: CompileBudget = UNLIMITED
+) -> Completer | None:
     """The function `name` that `source` defines, with `values` in scope (as dataclasses and
-    attrs build their methods: one function per shape, without per-value calls)."""
-    function: Completer = FunctionType(_function_code(source, name), _NAMESPACE | values)
+    attrs build their methods: one function per shape, without per-value calls); None past
+    the budget."""
+    code = _function_code(source, name, budget)
+    if code is None:
+        return None
+    function: Completer = FunctionType(code, _NAMESPACE | values)
     return function
 
 
@@ -255,7 +298,9 @@ def _leaf_completer(leaf_type: GraphQLLeafType) -> Completer:
             "def complete_leaf(value):\n"
             f"    return value if {condition} else coerced(coerce, value)\n"
         )
-        return _generated(source, "complete_leaf", {"coerced": _coerced, "coerce": coerce})
+        leaf = _generated(source, "complete_leaf", {"coerced": _coerced, "coerce": coerce})
+        assert leaf is not None  # leaf completers are never out of budget
+        return leaf
     wrapped = getattr(leaf_type, "wrapped_cls", None)
     if isinstance(leaf_type, GraphQLEnumType) and isinstance(wrapped, EnumMeta):
         members: list[Enum] = list(wrapped)
@@ -314,7 +359,11 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
                 leaf = _nullable(_leaf_completer(named), field.type)
                 passes = _pass_through(named)
             attribute = definition.python_name if definition.base_resolver is None else None
-            if attribute is not None and (not attribute.isidentifier() or iskeyword(attribute)):
+            # Only plain ASCII names are written into generated source: Python would read
+            # `ﬁeld` as `field` (NFKC), so any other name is read by its reader instead.
+            if attribute is not None and not (
+                attribute.isascii() and attribute.isidentifier() and not iskeyword(attribute)
+            ):
                 attribute = None
             index[type_name, field_name] = PlainField(
                 read=read, type=field.type, leaf=leaf, attribute=attribute, passes=passes
@@ -336,6 +385,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # and the parse cache hands every request for a document the same nodes: such
         # completers are built once per document, not once per request.
         self._shared: SharedCompleters | None = None
+        self._budget = CompileBudget()
         if self._fields:
             self._shared = _shared_completers(
                 self.schema, self.operation, self.fragment_definitions.values()
@@ -424,7 +474,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if complete is None:
                 return None
             fields.append((response_name, plain, complete))
-        return _object_completer(object_type, fields, self.is_awaitable)
+        return _object_completer(object_type, fields, self.is_awaitable, self._budget) or (
+            _object_closure(object_type, fields, self.is_awaitable)
+        )
 
     def execute_fields(
         self,
@@ -496,11 +548,49 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
 
-def _object_completer(
+def _object_closure(
     object_type: GraphQLObjectType,
     fields: list[tuple[str, PlainField | None, Completer | None]],
     is_awaitable: Callable[[Any], bool],
 ) -> Completer:
+    """What `_object_completer` generates, as a closure: for shapes past the compile budget."""
+    is_type_of = object_type.is_type_of
+    type_name = object_type.name
+    settled_types: set[type] = set()
+    plan = [(key, plain.read, complete) for key, plain, complete in fields if plain is not None]
+    names = [key for key, _, _ in fields]
+    typenames = {key for key, plain, _ in fields if plain is None}
+
+    def complete_object(value: Any) -> Any:
+        value_type = type(value)
+        if value_type not in settled_types:
+            if is_awaitable(value):
+                return _MISSING
+            if value_type is not GeneratorType:
+                settled_types.add(value_type)
+        # Only Strawberry's own is_type_of is left here, and it ignores its info.
+        if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+            return _MISSING
+        completed: dict[str, Any] = {}
+        for key, read, complete in plan:
+            raw = read(value)
+            if raw is _MISSING:
+                return _MISSING
+            result = complete(raw)  # type: ignore[misc]
+            if result is _MISSING:
+                return _MISSING
+            completed[key] = result
+        return {key: type_name if key in typenames else completed[key] for key in names}
+
+    return complete_object
+
+
+def _object_completer(
+    object_type: GraphQLObjectType,
+    fields: list[tuple[str, PlainField | None, Completer | None]],
+    is_awaitable: Callable[[Any], bool],
+    budget: CompileBudget,
+) -> Completer | None:
     """One generated function for one selection on `object_type`; `fields` are the response
     names in order, with how each is read and completed (None, None: `__typename`).
 
@@ -570,4 +660,4 @@ def _object_completer(
     if reads:
         lines += ["    try:", *reads, "    except Exception:", "        return MISSING"]
     lines += [*checks, f"    return {{{', '.join(results)}}}", ""]
-    return _generated("\n".join(lines), "complete_object", values)
+    return _generated("\n".join(lines), "complete_object", values, budget)
