@@ -34,8 +34,8 @@ from db.tasks import (
 )
 from db.users import UserRow, users_by_ids
 
-SubtaskPageKey = tuple[int, PageRequest, Along]
-"""A parent's id, the page of its subtasks, and what to read along with each subtask."""
+SubtaskPageKey = tuple[int, PageRequest]
+"""A parent's id and the page of its subtasks."""
 
 
 class Loaders:
@@ -105,29 +105,41 @@ class UserLoaders:
     @cached_property
     def subtask_page(self) -> DataLoader[SubtaskPageKey, Page[TaskRow]]:
         async def load_subtask_pages(keys: Sequence[SubtaskPageKey]) -> list[Page[TaskRow]]:
-            parents_by_request: defaultdict[tuple[PageRequest, Along], list[int]] = defaultdict(
-                list
-            )
-            for parent_id, request, along in keys:
-                parents_by_request[request, along].append(parent_id)
+            parents_by_request: defaultdict[PageRequest, list[int]] = defaultdict(list)
+            for parent_id, request in keys:
+                parents_by_request[request].append(parent_id)
             pages: dict[SubtaskPageKey, Page[TaskRow]] = {}
-            for (request, along), parent_ids in parents_by_request.items():
-                async with self.lock:
-                    found, related = await subtask_pages(
-                        self.reads,
-                        owner_id=self.user_id,
-                        parent_ids=parent_ids,
-                        request=request,
-                        along=along,
-                    )
-                self.prime(related)
-                pages.update(
-                    ((parent_id, request, along), page)
-                    for parent_id, page in zip(parent_ids, found, strict=True)
-                )
+            for request, parent_ids in parents_by_request.items():
+                found = await self._subtask_pages(parent_ids, request, NOTHING_ALONG)
+                keys_found = ((parent_id, request) for parent_id in parent_ids)
+                pages.update(zip(keys_found, found, strict=True))
             return [pages[key] for key in keys]
 
         return DataLoader(load_subtask_pages)
+
+    async def read_subtask_pages(
+        self, parent_ids: Sequence[int], request: PageRequest, along: Along
+    ) -> None:
+        """Read ahead one page of subtasks of each parent, with what `along` asks, in one
+        statement, so that `subtask_page` answers these at once."""
+        found = await self._subtask_pages(parent_ids, request, along)
+        prime = self.subtask_page.prime  # keeps a page already loaded, if any
+        for parent_id, page in zip(parent_ids, found, strict=True):
+            prime((parent_id, request), page)
+
+    async def _subtask_pages(
+        self, parent_ids: Sequence[int], request: PageRequest, along: Along
+    ) -> list[Page[TaskRow]]:
+        async with self.lock:
+            pages, related = await subtask_pages(
+                self.reads,
+                owner_id=self.user_id,
+                parent_ids=parent_ids,
+                request=request,
+                along=along,
+            )
+        self.prime(related)
+        return pages
 
     @cached_property
     def subtask_count(self) -> DataLoader[int, int]:

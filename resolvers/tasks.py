@@ -37,7 +37,7 @@ async def _task(context: RequestContext, global_id: str) -> Task | None:
         return None
     loaders = context.loaders.for_user(context.require_user_id())
     row = await loaders.task_by_id.load(pk)
-    return None if row is None else Task.from_row(row, loaders)
+    return None if row is None else Task.from_row(row, loaders, context.settings)
 
 
 async def _node(context: RequestContext, global_id: str) -> Node | None:
@@ -108,7 +108,7 @@ class TaskMutation:
         except IntegrityError:
             # The parent was deleted between the check and the insert.
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
-        return Task.from_row(row, context.loaders.for_user(user_id))
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Change a task; omitted fields stay, explicit nulls clear.")
     async def update_task(
@@ -130,7 +130,7 @@ class TaskMutation:
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
         if row is None:
             raise NotFound
-        return Task.from_row(row, context.loaders.for_user(user_id))
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Delete a task and its subtasks; returns the deleted id.")
     async def delete_task(self, info: Info, id: strawberry.ID) -> strawberry.ID:  # noqa: A002

@@ -28,10 +28,11 @@ null propagation stay exactly as graphql-core reports them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum, EnumMeta
+from functools import partial
 from inspect import isawaitable
 from keyword import iskeyword
 from math import isfinite
@@ -44,18 +45,25 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
+    ValueNode,
+    VariableNode,
+    get_named_type,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -85,6 +93,17 @@ class PlainField:
     """The attribute `read` reads, when it reads one."""
     passes: str | None = None
     """For a leaf of a built-in scalar: when a raw value passes as it is (see _pass_through)."""
+    call: Callable[..., Any] | None = None
+    """A PURE method that takes arguments (built-in scalars only): called with them."""
+    python_names: tuple[tuple[str, str], ...] = ()
+    """Its arguments' GraphQL names and Python names."""
+
+    def with_arguments(self, arguments: dict[str, Any]) -> PlainField:
+        """This field read with literal `arguments` (GraphQL names, coerced values)."""
+        assert self.call is not None
+        names = dict(self.python_names)
+        bound = partial(self.call, **{names[name]: value for name, value in arguments.items()})
+        return replace(self, read=_pure_reader(bound), attribute=None)
 
 
 FieldIndex = dict[tuple[str, str], PlainField]
@@ -140,6 +159,16 @@ def _has_directives(*nodes: OperationDefinitionNode | FragmentDefinitionNode) ->
     return False
 
 
+def _has_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variables(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variables(field.value) for field in value.fields)
+    return False
+
+
 def _attribute_reader(name: str) -> Reader:
     def read(source: Any) -> Any:
         try:
@@ -160,22 +189,29 @@ def _pure_reader(function: Callable[[Any], Any]) -> Reader:
     return read
 
 
-def _reader(definition: StrawberryField) -> Reader | None:
+_SCALAR_ARGUMENTS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
+"""Argument types whose coerced values Strawberry passes to a resolver as they are."""
+
+
+def _reader(
+    definition: StrawberryField, field: GraphQLField
+) -> tuple[Reader, Callable[..., Any] | None] | None:
+    """How a plain field is read, and for a PURE method with arguments the method itself."""
     if definition.extensions:
         return None
     resolver = definition.base_resolver
     if resolver is None:
-        return _attribute_reader(definition.python_name)
+        return _attribute_reader(definition.python_name), None
     pure = definition.metadata.get(PURE) is True
     only_self = resolver.self_parameter is not None and not (
-        resolver.arguments
-        or resolver.info_parameter
-        or resolver.root_parameter
-        or resolver.parent_parameter
+        resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter
+    )
+    scalar_arguments = all(
+        get_named_type(argument.type).name in _SCALAR_ARGUMENTS for argument in field.args.values()
     )
     function = resolver.wrapped_func
-    if pure and only_self and not resolver.is_async and callable(function):
-        return _pure_reader(function)
+    if pure and only_self and scalar_arguments and not resolver.is_async and callable(function):
+        return _pure_reader(function), function if resolver.arguments else None
     return None
 
 
@@ -350,9 +386,15 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if not isinstance(definition, StrawberryField):
                 continue
-            read = _reader(definition)
-            if read is None:
+            reader = _reader(definition, field)
+            if reader is None:
                 continue
+            read, call = reader
+            names = strawberry_schema.config.name_converter
+            python_names = tuple(
+                (names.from_argument(argument), argument.python_name)
+                for argument in definition.arguments
+            )
             named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             leaf = passes = None
             if is_leaf_type(named):
@@ -366,7 +408,13 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
             ):
                 attribute = None
             index[type_name, field_name] = PlainField(
-                read=read, type=field.type, leaf=leaf, attribute=attribute, passes=passes
+                read=read,
+                type=field.type,
+                leaf=leaf,
+                attribute=attribute,
+                passes=passes,
+                call=call,
+                python_names=python_names,
             )
     _indexes[schema] = index
     return index
@@ -467,7 +515,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 fields.append((response_name, None, None))
                 continue
             key = (object_type.name, node.name.value)
-            plain = None if node.arguments else self._fields.get(key)
+            plain = self._fields.get(key)
+            if plain is not None and node.arguments:
+                plain = self._with_literal_arguments(plain, object_type, node)
             if plain is None:
                 return None
             complete = plain.leaf or self._compile(plain.type, sub_fields)
@@ -477,6 +527,21 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _object_completer(object_type, fields, self.is_awaitable, self._budget) or (
             _object_closure(object_type, fields, self.is_awaitable)
         )
+
+    def _with_literal_arguments(
+        self, plain: PlainField, object_type: GraphQLObjectType, node: FieldNode
+    ) -> PlainField | None:
+        """`plain` read with the node's arguments, when it is a PURE method and every
+        argument is a literal (a completer built with them is the same for every run)."""
+        if plain.call is None or any(
+            _has_variables(argument.value) for argument in node.arguments or ()
+        ):
+            return None
+        try:
+            arguments = get_argument_values(object_type.fields[node.name.value], node)
+        except Exception:  # an invalid literal: graphql-core's path reports it
+            return None
+        return plain.with_arguments(arguments)
 
     def execute_fields(
         self,

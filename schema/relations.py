@@ -13,10 +13,19 @@ path leaves such a field to graphql-core.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_argument_values
 
 from auth.context import Info
 from db.tasks import NOTHING_ALONG, Along
@@ -75,23 +84,56 @@ def _field_names(
                 yield from _field_names(fragment.selection_set, fragments, seen)
 
 
-def along_for(info: Info) -> Along:
-    """What a task connection's nodes select that a page statement can read along: any
-    `edges { node { tags } }` and `edges { node { parent } }`, under any alias, fragment or
-    directive (reading one that @skip leaves out costs a column, never a wrong answer)."""
-    raw = info._raw_info
-    fragments = raw.fragments
-    names: set[str] = set()
-    for connection in raw.field_nodes:
-        for edges in _field_names(connection.selection_set, fragments, set()):
-            if edges.name.value != "edges":
-                continue
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """What a task connection's nodes select that can be read before they are completed."""
+
+    along: Along = NOTHING_ALONG
+    """Read in the page's own statement: tags, parent."""
+    owner: bool = False
+    subtasks: tuple[tuple[dict[str, Any], Along], ...] = ()
+    """Each `subtasks(...)` selection: its arguments, and what its nodes read along."""
+
+
+def _node_fields(connection: FieldNode, fragments: dict[str, Any]) -> Iterable[FieldNode]:
+    """The fields selected on `edges { node { ... } }` of a connection field."""
+    for edges in _field_names(connection.selection_set, fragments, set()):
+        if edges.name.value == "edges":
             for node in _field_names(edges.selection_set, fragments, set()):
                 if node.name.value == "node":
-                    names.update(
-                        field.name.value
-                        for field in _field_names(node.selection_set, fragments, set())
-                    )
+                    yield from _field_names(node.selection_set, fragments, set())
+
+
+def _along(fields: list[FieldNode]) -> Along:
+    names = {field.name.value for field in fields}
     if not names & {"tags", "parent"}:
         return NOTHING_ALONG
     return Along(tags="tags" in names, parent="parent" in names)
+
+
+def look_ahead(info: Info) -> Ahead:
+    """What a task connection's nodes select, under any alias, fragment or directive
+    (reading what @skip leaves out costs a little, never a wrong answer). Subtask
+    selections whose arguments do not coerce are left to the field, which reports them."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    fields = [
+        field for connection in raw.field_nodes for field in _node_fields(connection, fragments)
+    ]
+    task_type = raw.schema.type_map["Task"]
+    assert isinstance(task_type, GraphQLObjectType)
+    subtasks_field = task_type.fields["subtasks"]
+    subtasks = []
+    for field in fields:
+        if field.name.value != "subtasks":
+            continue
+        try:
+            arguments = get_argument_values(subtasks_field, field, raw.variable_values)
+        except GraphQLError:
+            continue
+        subtasks.append((arguments, _along(list(_node_fields(field, fragments)))))
+    return Ahead(
+        along=_along(fields),
+        owner=any(field.name.value == "owner" for field in fields),
+        subtasks=tuple(subtasks),
+    )

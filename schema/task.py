@@ -17,7 +17,7 @@ from typing import cast
 
 import strawberry
 
-from auth.context import Info, RequestContext
+from auth.context import Info
 from db.loaders import UserLoaders
 from db.pagination import Ordering, Page, PageRequest, Position, SortField, SortValue
 from db.tasks import TaskFilter, TaskRow
@@ -27,8 +27,9 @@ from resolvers.text import require_storable_text
 from schema.execution import PURE
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import OMITTED, CursorCodec, PageInfo, given, page_request
-from schema.relations import along_for, loaded, mapped_later
+from schema.relations import loaded, look_ahead, mapped_later
 from schema.user import User
+from settings import Settings
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -203,14 +204,12 @@ class RelayArguments:
         return cls(given(first), given(after), given(last), given(before))
 
     def page(
-        self, context: RequestContext, *, owner_id: int, task_ordering: Ordering
+        self, settings: Settings, *, owner_id: int, task_ordering: Ordering
     ) -> tuple[CursorCodec, PageRequest]:
         """The owner's cursor codec, and these arguments validated into a page request."""
-        codec = CursorCodec(
-            secret=context.settings.signing_key, user_id=owner_id, ordering=task_ordering
-        )
+        codec = CursorCodec(secret=settings.signing_key, user_id=owner_id, ordering=task_ordering)
         request = page_request(
-            settings=context.settings,
+            settings=settings,
             codec=codec,
             ordering=task_ordering,
             first=self.first,
@@ -238,9 +237,10 @@ class Task(Node):
     owner_pk: strawberry.Private[int]
 
     loaders: strawberry.Private[UserLoaders]
+    settings: strawberry.Private[Settings]
 
     @classmethod
-    def from_row(cls, row: TaskRow, loaders: UserLoaders) -> Task:
+    def from_row(cls, row: TaskRow, loaders: UserLoaders, settings: Settings) -> Task:
         """The task of `row`; `loaders` are its owner's, which its relations load through."""
         return cls(
             id=to_global_id("Task", row.id),
@@ -256,6 +256,7 @@ class Task(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             loaders=loaders,
+            settings=settings,
         )
 
     # Relations answer at once when a page read them along (schema/relations.py); the
@@ -269,13 +270,13 @@ class Task(Node):
     def parent(self) -> Task | None:
         if self.parent_pk is None:
             return None
-        loaders = self.loaders
+        loaders, settings = self.loaders, self.settings
         return cast(
             "Task | None",
             mapped_later(
                 loaders.task_by_id,
                 self.parent_pk,
-                lambda row: None if row is None else Task.from_row(row, loaders),
+                lambda row: None if row is None else Task.from_row(row, loaders, settings),
             ),
         )
 
@@ -283,25 +284,32 @@ class Task(Node):
     def owner(self) -> User:
         return cast("User", mapped_later(self.loaders.users.user_by_id, self.owner_pk, _owner))
 
-    @strawberry.field(description="Newest first.")
-    async def subtasks(
+    @strawberry.field(description="Newest first.", metadata={PURE: True})
+    def subtasks(
         self,
-        info: Info,
         *,
         first: int | None = OMITTED,
         after: str | None = OMITTED,
         last: int | None = OMITTED,
         before: str | None = OMITTED,
     ) -> TaskConnection:
-        loaders = self.loaders
+        loaders, settings, pk = self.loaders, self.settings, self.pk
         codec, request = RelayArguments.of(first, after, last, before).page(
-            info.context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
+            settings, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
         )
-        page = await loaders.subtask_page.load((self.pk, request, along_for(info)))
-        pk = self.pk
-        return TaskConnection.from_page(
-            page, codec, DEFAULT_ORDERING, loaders, count=lambda: loaders.subtask_count.load(pk)
-        )
+
+        def connection(page: Page[TaskRow]) -> TaskConnection:
+            return TaskConnection.from_page(
+                page,
+                codec,
+                DEFAULT_ORDERING,
+                loaders,
+                settings,
+                count=lambda: loaders.subtask_count.load(pk),
+            )
+
+        # At once when the page above read the subtask pages ahead (task_connection).
+        return cast("TaskConnection", mapped_later(loaders.subtask_page, (pk, request), connection))
 
 
 def _owner(row: UserRow | None) -> User:
@@ -342,12 +350,14 @@ class TaskConnection:
         codec: CursorCodec,
         task_ordering: Ordering,
         loaders: UserLoaders,
+        settings: Settings,
         *,
         count: Callable[[], Awaitable[int]],
     ) -> TaskConnection:
         sort_value = attrgetter(task_ordering.field.value)  # a TaskRow field, by name
+        make = Task.from_row
         edges = [
-            TaskEdge(node=Task.from_row(row, loaders), sort_value=sort_value(row), codec=codec)
+            TaskEdge(node=make(row, loaders, settings), sort_value=sort_value(row), codec=codec)
             for row in page.rows
         ]
         return cls(
@@ -373,14 +383,35 @@ async def task_connection(
 ) -> TaskConnection:
     """A user's tasks as a connection: `Query.tasks` and `User.tasks` both answer this.
 
-    `owner_id` is the viewer's id, or the id of a `User` the request may see.
+    `owner_id` is the viewer's id, or the id of a `User` the request may see. What the
+    client selects below the page is read ahead (schema/relations.py): each task's tags
+    and parent in the page's own statement, the owner, and each `subtasks(...)` selection
+    for the whole page in one statement, so that the page completes without waiting.
     """
     context = info.context
+    settings = context.settings
     loaders = context.loaders.for_user(owner_id)
     task_ordering = ordering(given(order_by))
-    codec, request = relay.page(context, owner_id=owner_id, task_ordering=task_ordering)
+    codec, request = relay.page(settings, owner_id=owner_id, task_ordering=task_ordering)
     conditions = task_filter(given(filter_input))
-    page = await loaders.task_page(conditions, request, along_for(info))
+    ahead = look_ahead(info)
+    page = await loaders.task_page(conditions, request, ahead.along)
+    if ahead.owner:
+        await loaders.users.user_by_id.load(owner_id)
+    parent_ids = [row.id for row in page.rows]
+    for arguments, along in ahead.subtasks if parent_ids else ():
+        try:
+            _codec, subtask_request = RelayArguments(**arguments).page(
+                settings, owner_id=owner_id, task_ordering=DEFAULT_ORDERING
+            )
+        except BadUserInput:
+            continue  # the field itself reports it
+        await loaders.read_subtask_pages(parent_ids, subtask_request, along)
     return TaskConnection.from_page(
-        page, codec, task_ordering, loaders, count=lambda: loaders.task_count(conditions)
+        page,
+        codec,
+        task_ordering,
+        loaders,
+        settings,
+        count=lambda: loaders.task_count(conditions),
     )
