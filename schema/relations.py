@@ -25,7 +25,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 
 from auth.context import Info
 from db.tasks import NOTHING_ALONG, Along
@@ -124,11 +124,16 @@ def look_ahead(info: Info) -> Ahead:
     assert isinstance(task_type, GraphQLObjectType)
     subtasks_field = task_type.fields["subtasks"]
     subtasks = []
+    # Strawberry's resolve info holds the coerced variables; graphql-core reads them there.
+    given: Any = raw.variable_values
+    variables = (
+        given if isinstance(given, VariableValues) else VariableValues(sources={}, coerced=given)
+    )
     for field in fields:
         if field.name.value != "subtasks":
             continue
         try:
-            arguments = get_argument_values(subtasks_field, field, raw.variable_values)
+            arguments = get_argument_values(subtasks_field, field, variables)
         except GraphQLError:
             continue
         subtasks.append((arguments, _along(list(_node_fields(field, fragments)))))
