@@ -24,6 +24,8 @@ from schema import Query
 INTERNAL_IMPORTS = [
     ("graphql.execution.collect_fields", "FieldDetailsList"),
     ("graphql.execution.collect_fields", "GroupedFieldSet"),
+    ("graphql.execution.values", "get_argument_values"),
+    ("graphql.execution.values", "VariableValues"),
     ("graphql.language.parser", "Parser"),
     ("graphql.pyutils", "gather_with_cancel"),
     ("graphql.pyutils", "Path"),
@@ -42,6 +44,8 @@ INTERNAL_IMPORTS = [
     ("strawberry.schema.validation_rules.one_of", "OneOfInputValidationRule"),
     ("strawberry.types.field", "StrawberryField"),
     ("strawberry.types.graphql", "OperationType"),
+    ("strawberry.types", "ExecutionContext"),
+    ("strawberry.directive", "StrawberryDirective"),
 ]
 
 
@@ -132,3 +136,36 @@ def test_sqlalchemy_compiled_statement_internals_exist() -> None:
     bind = compiled.binds["owner_id"]
     for name in ("required", "effective_value", "type"):
         assert hasattr(bind, name), f"BindParameter.{name} is gone"
+
+
+def test_strawberry_extension_and_info_internals_exist() -> None:
+    """schema/runtime/operation.py drives the hooks itself; schema/relations.py reads the
+    raw resolve info and coerces arguments with graphql-core's own function."""
+    from graphql.execution.values import VariableValues  # noqa: PLC0415
+    from strawberry.types import ExecutionContext  # noqa: PLC0415
+
+    fields = ExecutionContext.__dataclass_fields__
+    for name in ("validation_rules", "graphql_document", "pre_execution_errors", "result"):
+        assert name in fields, f"ExecutionContext.{name} is gone"
+    assert VariableValues._fields == ("sources", "coerced"), "VariableValues changed"
+    schema = strawberry.Schema(query=Query)
+    for name in ("extensions", "directives"):
+        assert hasattr(schema, name), f"Schema.{name} is gone"
+    assert callable(schema.config.name_converter.from_argument), "NameConverter.from_argument"
+    info_class = importlib.import_module("strawberry.types.info").Info
+    assert "_raw_info" in inspect.signature(info_class).parameters, "Info._raw_info is gone"
+    backref = importlib.import_module(
+        "strawberry.schema.schema_converter"
+    ).GraphQLCoreConverter.DEFINITION_BACKREF
+    definition = schema._schema.query_type.fields["tasks"].extensions[backref]  # type: ignore[union-attr]
+    for argument in definition.arguments:
+        assert hasattr(argument, "python_name"), "StrawberryArgument.python_name is gone"
+
+
+def test_dataloader_methods_exist() -> None:
+    """db/loaders.py primes loaders with what a page read along (prime), and
+    schema/relations.py answers from their cache at once (load returns a Future)."""
+    from aiodataloader import DataLoader  # noqa: PLC0415
+
+    for name in ("prime", "load"):
+        assert callable(getattr(DataLoader, name, None)), f"DataLoader.{name} is gone"
