@@ -15,7 +15,7 @@ the minimum over BATCHES batches. Rows:
   queries used before), against the read connection of `db/request.py`.
 - reading one task row: by column name (SQLAlchemy Row attributes) and by position.
 - completing one DateTime value, against `datetime.isoformat()` alone.
-- the fast path alone (`schema/execution.py`): a 20-item page of the fast-path
+- the fast path alone (`schema/runtime/fast_path.py`): a 20-item page of the fast-path
   tests' schema, from one parsed document, without and with variables.
 """
 
@@ -42,17 +42,12 @@ from db.driver import fetch_all
 from db.engine import autocommit_engine, create_session_factory
 from db.pagination import Ordering, PageRequest, PageShape, page_params
 from db.request import RequestDatabase
-from db.tasks import (
-    TASK_COLUMNS,
-    TaskFilter,
-    _filter_params,
-    _FilterShape,
-    _page_statements,
-    task_row,
-)
+from db.task_rows import TASK_COLUMNS, task_row
+from db.tasks import TaskFilter, _filter_params, _FilterShape, _page_statements
 from main import create_app
 from schema import build_schema
-from schema.execution import PlainFieldExecutionContext, _leaf_completer
+from schema.runtime.completers import _leaf_completer
+from schema.runtime.fast_path import PlainFieldExecutionContext
 from settings import load_settings
 
 DEFAULT_DSN = "postgresql+asyncpg://postgres@127.0.0.1:5432/taskql_bench"
@@ -268,8 +263,9 @@ def alias_pieces(rows: list[tuple[str, float]]) -> None:
     """A new document every run: 15 aliases of one object, each with its fields shuffled
     (15 new shapes), through the fast path (compile budget, then closures) and the stock
     path; parsing and validation included in both."""
+    from tests.test_compile_budget import shuffled_aliases  # noqa: PLC0415
     from tests.test_execution_fast_path import FAST as FAST_SCHEMA  # noqa: PLC0415
-    from tests.test_execution_fast_path import STOCK, shuffled_aliases  # noqa: PLC0415
+    from tests.test_execution_fast_path import STOCK  # noqa: PLC0415
     from tests.test_execution_fast_path import world as world_of  # noqa: PLC0415
 
     seeds = iter(range(10**9))

@@ -19,19 +19,9 @@ from aiodataloader import DataLoader
 
 from db.pagination import Page, PageRequest
 from db.request import Reads
-from db.tasks import (
-    NOTHING_ALONG,
-    Along,
-    Related,
-    TaskFilter,
-    TaskRow,
-    count_tasks,
-    subtask_counts,
-    subtask_pages,
-    tags_by_task_ids,
-    task_page,
-    tasks_by_ids,
-)
+from db.subtasks import subtask_counts, subtask_pages
+from db.task_rows import NOTHING_ALONG, Along, Related, TaskRow
+from db.tasks import TaskFilter, count_tasks, tags_by_task_ids, task_page, tasks_by_ids
 from db.users import UserRow, users_by_ids
 
 SubtaskPageKey = tuple[int, PageRequest]

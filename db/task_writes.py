@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, TaskTag, User
 from db.request import Reads
-from db.tasks import TASK_COLUMNS, TaskRow, task_row
+from db.task_rows import TASK_COLUMNS, TaskRow, task_row
 from db.types import utcnow
 
 

@@ -17,15 +17,12 @@ from errors import BadUserInput, NotFound
 from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import OMITTED
-from schema.task import (
+from schema.task import RelayArguments, Task, TaskConnection, task_connection
+from schema.task_arguments import (
     CreateTaskInput,
-    RelayArguments,
-    Task,
-    TaskConnection,
     TaskFilterInput,
     TaskOrderInput,
     UpdateTaskInput,
-    task_connection,
     task_pk,
 )
 from schema.user import User

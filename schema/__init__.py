@@ -15,9 +15,9 @@ from strawberry.directive import StrawberryDirective
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
-from schema.errors import ErrorCodes
-from schema.limits import Limits
 from schema.node import Node
+from schema.runtime.errors import ErrorCodes
+from schema.runtime.limits import Limits
 from schema.runtime.operation import ExtensionFactory, TaskqlSchema
 from settings import Settings
 

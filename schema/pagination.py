@@ -20,7 +20,7 @@ import strawberry
 
 from db.pagination import Ordering, PageRequest, Position, SortValue
 from errors import BadUserInput
-from schema.execution import PURE
+from schema.runtime.plain import PURE
 from settings import Settings
 
 T = TypeVar("T")

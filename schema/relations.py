@@ -3,7 +3,7 @@
 A page of tasks reads each task's tags and parent in its own statement when the
 client's selection asks for them (`along`, from the connection field's selection),
 and primes the request's dataloaders with them (`db/loaders.py`). A relation field
-is then a synchronous method marked PURE (`schema.execution`): it answers from the
+is then a synchronous method marked PURE (`schema.runtime.fast_path`): it answers from the
 loader's cache at once, and the fast path completes it in line with its siblings.
 Only a relation nothing read ahead (a task fetched by id, then its parent) waits for
 its loader: the method then returns an awaitable that graphql-core awaits; the fast
@@ -28,7 +28,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from auth.context import Info
-from db.tasks import NOTHING_ALONG, Along
+from db.task_rows import NOTHING_ALONG, Along
 
 K = TypeVar("K")
 V = TypeVar("V")

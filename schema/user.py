@@ -12,7 +12,8 @@ from schema.node import Node, to_global_id
 from schema.pagination import OMITTED
 
 if TYPE_CHECKING:
-    from schema.task import TaskConnection, TaskFilterInput, TaskOrderInput
+    from schema.task import TaskConnection
+    from schema.task_arguments import TaskFilterInput, TaskOrderInput
 
 
 class UserFields(Protocol):
@@ -56,8 +57,10 @@ class User(Node):
         after: str | None = OMITTED,
         last: int | None = OMITTED,
         before: str | None = OMITTED,
-        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = OMITTED,  # noqa: A002
-        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = OMITTED,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task_arguments")]  # noqa: A002
+        | None = OMITTED,
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task_arguments")]
+        | None = OMITTED,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.task")]:
         from schema.task import RelayArguments, task_connection  # noqa: PLC0415 - schema.task imports this module
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from db.driver import driver_statement, fetch_all
 from db.pagination import Ordering, PageRequest, PageShape, Position, SortField, page_params
 from db.tasks import _TASKS_BY_IDS, TaskFilter, _FilterShape, _page_statements
-from schema.errors import database_unavailable
+from schema.runtime.errors import database_unavailable
 from tests.helpers import graphql, signup
 from tests.statement_counter import count_statements
 

@@ -15,7 +15,6 @@ import asyncio
 import gc
 import json
 import math
-import random
 import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -42,8 +41,9 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-import schema.execution
-from schema.execution import PURE, CompileBudget, PlainFieldExecutionContext
+from schema.runtime.completers import CompileBudget
+from schema.runtime.fast_path import PlainFieldExecutionContext
+from schema.runtime.plain import PURE
 from web.responses import encode_json
 
 Cents = NewType("Cents", int)
@@ -758,19 +758,6 @@ def test_fast_path_matches_graphql_core(case: Case) -> None:
     _assert_same_and_expected(fast, stock, case)
 
 
-@pytest.mark.parametrize("case", SYNC_CASES)
-def test_closures_past_the_compile_budget_match_graphql_core(
-    case: Case, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With no compilation allowed, every selection is completed by closures, as exactly."""
-    monkeypatch.setattr(schema.execution, "MAX_COMPILED_PER_REQUEST", 0)
-    compiled = CompileBudget.compiled
-    fast = FAST.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
-    stock = STOCK.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
-    _assert_same_and_expected(fast, stock, case)
-    assert CompileBudget.compiled == compiled
-
-
 @pytest.mark.parametrize("case", SYNC_CASES + ASYNC_CASES)
 async def test_fast_path_matches_graphql_core_async(case: Case) -> None:
     fast = await FAST.execute(case.query, variable_values=case.variables, root_value=case.root())
@@ -978,69 +965,3 @@ def test_unformatted_datetimes_are_written_as_isoformat_by_either_encoder() -> N
     }
     with pytest.raises(TypeError):
         encode_json({"text": "\ud800", "other": object()})
-
-
-ITEM_FIELDS = ["id", "title", "note", "done", "rank", "score", "color", "due", "tags", "shout"]
-
-
-def shuffled_aliases(seed: int, count: int = 15) -> str:
-    """`count` aliases of one object, each selecting the same fields in another order."""
-    shuffler = random.Random(seed)
-    aliases = []
-    for number in range(count):
-        fields = ITEM_FIELDS[:]
-        shuffler.shuffle(fields)
-        aliases.append(f"a{number}: item {{ {' '.join(fields)} }}")
-    return "{ " + " ".join(aliases) + " }"
-
-
-def test_one_document_compiles_a_bounded_number_of_completers() -> None:
-    """15 aliases with shuffled fields are 15 shapes: at most MAX_COMPILED_PER_REQUEST of
-    them are compiled, the rest completed by closures, every answer as graphql-core's."""
-    for seed in range(3):
-        query = shuffled_aliases(1000 + seed)
-        compiled = CompileBudget.compiled
-        fast = FAST.execute_sync(query, root_value=world())
-        assert CompileBudget.compiled - compiled <= schema.execution.MAX_COMPILED_PER_REQUEST
-        assert CompileBudget.compiled - compiled > 0
-        stock = STOCK.execute_sync(query, root_value=world())
-        assert fast.errors is None
-        assert json.dumps(fast.data, default=str) == json.dumps(stock.data, default=str)
-        assert list(fast.data["a3"]) == list(stock.data["a3"])  # type: ignore[index]
-
-
-def test_a_process_compiles_a_bounded_number_of_completers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(CompileBudget, "process_left", 2)
-    compiled = CompileBudget.compiled
-    for seed in range(3):
-        query = shuffled_aliases(2000 + seed)
-        fast = FAST.execute_sync(query, root_value=world())
-        stock = STOCK.execute_sync(query, root_value=world())
-        assert json.dumps(fast.data, default=str) == json.dumps(stock.data, default=str)
-    assert CompileBudget.compiled - compiled == 2
-
-
-@strawberry.type
-class Libro:
-    título: str = strawberry.field(name="titulo")  # noqa: PLC2401 - the point of the test
-    año: int = strawberry.field(name="anio")  # noqa: PLC2401
-
-
-@strawberry.type
-class Biblioteca:
-    @strawberry.field
-    def libros(self) -> list[Libro]:
-        return [Libro(título="Niebla", año=1914)]
-
-
-def test_generated_source_names_only_ascii_attributes() -> None:
-    """Python reads identifiers in source NFKC-normalised (`ﬁeld` is `field`): attributes
-    that are not plain ASCII are read by their reader, never written into source."""
-    query = "{ libros { titulo anio } }"
-    fast = strawberry.Schema(query=Biblioteca, execution_context_class=PlainFieldExecutionContext)
-    stock = strawberry.Schema(query=Biblioteca)
-    assert fast.execute_sync(query).data == stock.execute_sync(query).data
-    assert fast.execute_sync(query).data == {"libros": [{"titulo": "Niebla", "anio": 1914}]}
-    assert all(source.isascii() for source in schema.execution._codes)

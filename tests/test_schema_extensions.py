@@ -24,9 +24,9 @@ from strawberry.permission import BasePermission
 
 from main import create_app
 from schema import Mutation, Query, TaskqlSchema, build_schema
-from schema.errors import ErrorCodes
-from schema.limits import Limits
 from schema.node import Node
+from schema.runtime.errors import ErrorCodes
+from schema.runtime.limits import Limits
 from tests.conftest import make_settings
 from tests.helpers import graphql
 from tests.test_tasks import create_task, user_token

@@ -1,6 +1,6 @@
 """Every internal of Strawberry, graphql-core, SQLAlchemy and asyncpg taskql relies on.
 
-taskql's runtime (`schema/runtime`, `schema/execution.py`, `db/driver.py`) goes
+taskql's runtime (`schema/runtime`, `schema/runtime/fast_path.py`, `db/driver.py`) goes
 beneath these libraries' public APIs for speed. pyproject.toml pins the minor
 versions tested; an upgrade past them that removes or renames one of these names
 fails here, each test naming what is gone, before anything subtler breaks.
@@ -60,7 +60,7 @@ def _execution_context_class() -> type:
     return StrawberryGraphQLCoreExecutionContext
 
 
-# Methods of graphql-core's ExecutionContext that schema/execution.py overrides or calls,
+# Methods of graphql-core's ExecutionContext that schema/runtime/fast_path.py overrides or calls,
 # with the parameters it passes.
 EXECUTOR_METHODS = {
     "execute_fields": ["parent_type", "source_value", "path", "grouped_field_set"],

@@ -45,13 +45,13 @@ from strawberry.types.graphql import OperationType
 from auth.context import RequestContext, Services, get_context, services_of
 from db.request import RequestDatabase
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
-from schema.errors import (
+from schema.runtime.errors import (
     as_domain_error,
     describe_failure,
     format_domain_error,
     format_unexpected_error,
 )
-from schema.limits import chosen_operation, parse_document
+from schema.runtime.limits import chosen_operation, parse_document
 from settings import Settings
 from web.admission import Admission
 from web.metrics import record_operation

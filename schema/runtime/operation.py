@@ -15,7 +15,7 @@ validation rules, documents and results honoured:
   on the stock context too; other documents of the same schema keep the fast path.
 
 Field extensions and `permission_classes` need no switch: the fast path never
-completes a field that has them (`schema.execution`), so Strawberry's resolver
+completes a field that has them (`schema.runtime.fast_path`), so Strawberry's resolver
 wrapper runs them.
 
 `execute` answers JSON-native data, as graphql-core would. The HTTP layer calls
@@ -27,27 +27,22 @@ fields that the response's JSON encoder writes exactly as `isoformat()` does
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from inspect import isawaitable
 from typing import Any, NoReturn
 
 import strawberry
 from graphql import (
-    DirectiveNode,
     DocumentNode,
     GraphQLError,
-    GraphQLSyntaxError,
     specified_rules,
-    visit,
 )
 from graphql.execution import execute as graphql_execute
-from graphql.language import Visitor
 from graphql.validation import ASTValidationRule
 from strawberry.directive import StrawberryDirective
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.directives import SPECIFIED_DIRECTIVES, DirectivesExtension
+from strawberry.extensions.directives import DirectivesExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import (
@@ -60,15 +55,20 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from schema.authentication import token_refusal
-from schema.errors import ErrorCodes
-from schema.execution import PlainFieldExecutionContext
-from schema.limits import (
-    LimitExceeded,
+from schema.runtime.documents import (
+    json_native,
+    parse_checked,
+    request_id_of,
+    run_name,
+    uses_custom_directives,
+)
+from schema.runtime.errors import ErrorCodes
+from schema.runtime.fast_path import PlainFieldExecutionContext
+from schema.runtime.limits import (
     Limits,
     NoIntrospectionRule,
     chosen_operation,
     document_errors,
-    parse_document,
 )
 
 ExtensionFactory = type[SchemaExtension] | Any
@@ -161,13 +161,13 @@ class TaskqlSchema(strawberry.Schema):
                     validation_rules=self.validation_rules,
                 )
             )
-        request_id = _request_id(context_value)
+        request_id = request_id_of(context_value)
         document = self._checked_document(
             query, self.validation_rules, variable_values, operation_name, allowed
         )
         if not isinstance(document, DocumentNode):
             return self._result(None, document, executing=False, request_id=request_id)
-        operation_name = _run_name(document, operation_name)
+        operation_name = run_name(document, operation_name)
         refusal = token_refusal(context_value, document, operation_name)
         if refusal is not None:
             return self._result(None, [refusal], executing=True, request_id=request_id)
@@ -199,7 +199,7 @@ class TaskqlSchema(strawberry.Schema):
         for extension in extensions:
             extension.execution_context = context
         runner = SchemaExtensionsRunner(execution_context=context, extensions=extensions)
-        request_id = _request_id(context.context)
+        request_id = request_id_of(context.context)
         try:
             async with runner.operation():
                 executed = await self._run_phases(context, runner, extensions, request_id)
@@ -238,7 +238,7 @@ class TaskqlSchema(strawberry.Schema):
         async with runner.parsing():
             if context.graphql_document is None:
                 assert context.query is not None
-                parsed = _parsed(context.query, self.limits.max_tokens)
+                parsed = parse_checked(context.query, self.limits.max_tokens)
                 if isinstance(parsed, DocumentNode):
                     context.graphql_document = parsed
                 else:
@@ -269,7 +269,7 @@ class TaskqlSchema(strawberry.Schema):
                 None, context.pre_execution_errors, executing=False, request_id=request_id
             )
             return False
-        operation_name = _run_name(document, context.operation_name)
+        operation_name = run_name(document, context.operation_name)
         refusal = token_refusal(context.context, document, operation_name)
         if refusal is not None:
             context.result = self._result(None, [refusal], executing=True, request_id=request_id)
@@ -326,7 +326,7 @@ class TaskqlSchema(strawberry.Schema):
         """The parsed document when it may run, or why not (errors found before execution)."""
         if not query:
             raise MissingQueryError
-        parsed = _parsed(query, self.limits.max_tokens)
+        parsed = parse_checked(query, self.limits.max_tokens)
         if not isinstance(parsed, DocumentNode):
             return parsed
         operation = chosen_operation(parsed, operation_name)
@@ -362,64 +362,3 @@ class TaskqlSchema(strawberry.Schema):
 
     def execute_sync(self, *_: Any, **__: Any) -> NoReturn:
         raise NotImplementedError("taskql runs operations with `await schema.execute(...)`")
-
-
-def _request_id(context: object) -> str:
-    return str(getattr(context, "request_id", ""))
-
-
-def _run_name(document: DocumentNode, operation_name: str | None) -> str | None:
-    """The name of the operation that runs: the first one when none is given."""
-    if operation_name is not None:
-        return operation_name
-    first = chosen_operation(document, None)
-    return first.name.value if first and first.name else None
-
-
-def _parsed(query: str, max_tokens: int) -> DocumentNode | list[GraphQLError]:
-    parsed = parse_document(query, max_tokens)
-    if isinstance(parsed, LimitExceeded):
-        return [parsed.error()]
-    if isinstance(parsed, GraphQLSyntaxError):
-        return [parsed]
-    return parsed
-
-
-class _CustomDirectiveFinder(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def enter_directive(self, node: DirectiveNode, *_: object) -> object:
-        if node.name.value not in SPECIFIED_DIRECTIVES:
-            self.found = True
-            return self.BREAK
-        return None
-
-
-def uses_custom_directives(document: DocumentNode) -> bool:
-    """Whether a directive other than @include and @skip appears anywhere in `document`."""
-    finder = _CustomDirectiveFinder()
-    visit(document, finder)
-    return finder.found
-
-
-def json_native(value: Any) -> Any:
-    """`value` with the datetimes the fast path leaves for the encoder written as text.
-
-    Only an aware UTC datetime of Strawberry's DateTime scalar is ever left (see
-    `schema.execution`), and its text is `isoformat()`, as the scalar writes it.
-    """
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, dict | list | datetime):
-                value[key] = json_native(item)
-        return value
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict | list | datetime):
-                value[index] = json_native(item)
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
