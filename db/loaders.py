@@ -14,6 +14,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
 from aiodataloader import DataLoader
 
@@ -64,6 +65,9 @@ class UserLoaders:
         self.user_id = user_id
         self.users = loaders
         """The request's loaders of users: a task's owner is `users.user_by_id`."""
+        self.memo: dict[object, Any] = {}
+        """What the layers above derive once per request from this user's data (e.g. the
+        owner's User object, a connection's validated arguments), by their own keys."""
 
     def prime(self, related: Related) -> None:
         """Remember what a statement read along with its tasks: their loads need no query."""

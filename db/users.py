@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.driver import fetch_all
 from db.models import User
 from db.request import Reads
 from errors import Conflict
@@ -56,10 +58,18 @@ _USERS_BY_IDS = select(User.id, User.email, User.name, User.created_at).where(
 )
 
 
+# On PostgreSQL the ids are one array parameter, so that the read runs on the driver.
+_USERS_BY_ID_ARRAY = select(User.id, User.email, User.name, User.created_at).where(
+    User.id == any_(bindparam("ids", type_=ARRAY(User.id.type)))
+)
+
+
 async def users_by_ids(reads: Reads, ids: Sequence[int]) -> list[UserRow | None]:
     connection = await reads.connection()
-    result = await connection.execute(_USERS_BY_IDS, {"ids": list(ids)})
-    by_id: dict[int, UserRow] = {row.id: row for row in map(UserRow._make, result)}
+    postgresql = connection.dialect.name == "postgresql"
+    statement: Select[*tuple[Any, ...]] = _USERS_BY_ID_ARRAY if postgresql else _USERS_BY_IDS
+    rows = await fetch_all(connection, statement, {"ids": list(ids)})
+    by_id: dict[int, UserRow] = {row.id: row for row in map(UserRow._make, rows)}
     return [by_id.get(user_id) for user_id in ids]
 
 

@@ -134,7 +134,13 @@ class Task(Node):
 
     @strawberry.field(metadata={PURE: True})
     def owner(self) -> User:
-        return cast("User", mapped_later(self.loaders.users.user_by_id, self.owner_pk, _owner))
+        memo = self.loaders.memo
+        owner = memo.get(User)
+        if owner is None:
+            owner = mapped_later(self.loaders.users.user_by_id, self.owner_pk, _owner)
+            if isinstance(owner, User):  # one User object for every task of the page
+                memo[User] = owner
+        return cast("User", owner)
 
     @strawberry.field(description="Newest first.", metadata={PURE: True})
     def subtasks(
@@ -146,9 +152,14 @@ class Task(Node):
         before: str | None = OMITTED,
     ) -> TaskConnection:
         loaders, settings, pk = self.loaders, self.settings, self.pk
-        codec, request = RelayArguments.of(first, after, last, before).page(
-            settings, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
-        )
+        arguments = RelayArguments.of(first, after, last, before)
+        # Every task of a page validates the same arguments: once per request.
+        paged = loaders.memo.get(arguments)
+        if paged is None:
+            paged = loaders.memo[arguments] = arguments.page(
+                settings, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
+            )
+        codec, request = paged
 
         def connection(page: Page[TaskRow]) -> TaskConnection:
             return TaskConnection.from_page(
