@@ -114,6 +114,8 @@ def tags_column(dialect: str, task: Any = Task) -> ColumnElement[Any]:
 
 def _tag_list(value: Any) -> list[str]:
     """The tags column's value as the alphabetical list TaskTag order gives elsewhere."""
+    if type(value) is list:  # PostgreSQL's ordered array, as asyncpg decodes it
+        return value
     if value is None:
         return []
     if isinstance(value, str):  # SQLite: binary order, as its ORDER BY tag would sort them
