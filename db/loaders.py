@@ -86,7 +86,7 @@ class Loaders:
 
     def __init__(self, reads: Reads) -> None:
         self._reads = reads
-        self._lock = asyncio.Lock()
+        self._lock = reads.statements
         self._by_user: dict[int, UserLoaders] = {}
 
     @cached_property

@@ -143,11 +143,16 @@ def bearer(data: st.DataObject, world: World) -> dict[str, str]:
 
 
 async def fuzz(
-    client: httpx.AsyncClient, world: World, draw_request: Callable[[st.DataObject], Sent]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    world: World,
+    draw_request: Callable[[st.DataObject], Sent],
 ) -> int:
-    """Send as many generated requests as the settings say, checking every answer; then
-    check the service is still well. Returns how many requests were sent."""
+    """Send as many generated requests as the settings say, checking every answer and that
+    no database connection stays lent out after it; then check the service is still well.
+    Returns how many requests were sent."""
     loop = asyncio.get_running_loop()
+    pool = app.state.services.engine.pool
     sent = 0
 
     def run(awaitable: Awaitable[T]) -> T:
@@ -165,6 +170,8 @@ async def fuzz(
         response = run(send(client, request))
         sent += 1
         check_answer(request, response, world.secrets())
+        # A request's database work ends with it, whatever failed: nothing stays lent out.
+        assert pool.checkedout() == 0, "a connection was not given back to the pool"
         valid = request.headers.get("Authorization") == f"Bearer {world.access_token}"
         if valid and response.status_code == 401:
             run(establish(client, world, attempt=sent))  # a generated mutation ended the session
@@ -186,7 +193,7 @@ def _documents() -> st.SearchStrategy[str]:
 
 
 async def test_generated_documents_with_and_without_a_token(
-    fuzz_client: httpx.AsyncClient, world: World
+    app: FastAPI, fuzz_client: httpx.AsyncClient, world: World
 ) -> None:
     def draw_request(data: st.DataObject) -> Sent:
         document = data.draw(_documents(), label="query")
@@ -200,10 +207,12 @@ async def test_generated_documents_with_and_without_a_token(
             "POST", "/graphql", {**headers, "Content-Type": JSON}, json.dumps(fields).encode()
         )
 
-    assert await fuzz(fuzz_client, world, draw_request) >= fuzz_settings().max_examples
+    assert await fuzz(app, fuzz_client, world, draw_request) >= fuzz_settings().max_examples
 
 
-async def test_generated_variables(fuzz_client: httpx.AsyncClient, world: World) -> None:
+async def test_generated_variables(
+    app: FastAPI, fuzz_client: httpx.AsyncClient, world: World
+) -> None:
     def draw_request(data: st.DataObject) -> Sent:
         query = data.draw(st.sampled_from(VARIABLE_OPERATIONS), label="query")
         variables: Any = data.draw(variables_of(world, query), label="variables")
@@ -215,7 +224,7 @@ async def test_generated_variables(fuzz_client: httpx.AsyncClient, world: World)
         body = json.dumps({"query": query, "variables": variables}).encode()
         return Sent("POST", "/graphql", headers, body)
 
-    assert await fuzz(fuzz_client, world, draw_request) >= fuzz_settings().max_examples
+    assert await fuzz(app, fuzz_client, world, draw_request) >= fuzz_settings().max_examples
 
 
 METHODS = st.sampled_from(["GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "TRACE"])
@@ -243,7 +252,9 @@ TRANSPORT_BODIES = st.one_of(
 )
 
 
-async def test_generated_transport(fuzz_client: httpx.AsyncClient, world: World) -> None:
+async def test_generated_transport(
+    app: FastAPI, fuzz_client: httpx.AsyncClient, world: World
+) -> None:
     def draw_request(data: st.DataObject) -> Sent:
         method = data.draw(METHODS, label="method")
         headers = {
@@ -265,4 +276,4 @@ async def test_generated_transport(fuzz_client: httpx.AsyncClient, world: World)
             )
         return Sent(method, "/graphql", headers, data.draw(TRANSPORT_BODIES, label="body"))
 
-    assert await fuzz(fuzz_client, world, draw_request) >= fuzz_settings().max_examples
+    assert await fuzz(app, fuzz_client, world, draw_request) >= fuzz_settings().max_examples

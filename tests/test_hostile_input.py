@@ -341,3 +341,26 @@ class TestOtherMethods:
         assert response.headers["allow"] == "GET, POST"
         assert response.headers["content-type"].startswith("application/json")
         assert error_codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+class TestRequestsEndingWhileALoaderReads:
+    async def test_the_connection_goes_back_to_the_pool(
+        self, app: FastAPI, client: httpx.AsyncClient, token: str
+    ) -> None:
+        """`subtasks` fails and nulls the created task while the batch `parent` waits for
+        is still reading on the mutation's session: the request must end only once that
+        statement has, not close the session under it (PostgreSQL: "another operation is
+        in progress", a 500, and the connection lost to the pool)."""
+        parent = await create_task(client, token, tags=["x"])
+        query = """mutation($id: ID!) {
+          createTask(input: {title: "child", parentId: $id}) {
+            parent { tags owner { email } } subtasks(first: 1, last: 1) { totalCount }
+          }
+        }"""
+        pool = app.state.services.engine.pool
+
+        for _ in range(10):
+            body = await graphql(client, query, {"id": parent["id"]}, token=token)
+            assert body["data"] is None
+            assert set(error_codes(body)) == {"BAD_USER_INPUT"}, body
+            assert pool.checkedout() == 0
