@@ -12,7 +12,8 @@ parent. Cancelling must neither reach a loaded key's future, which every field a
 for that key shares (each caller waits behind `asyncio.shield`), nor interrupt a
 statement: on PostgreSQL an interrupted statement leaves the request's connection
 refusing every later one. A page or count read outside a loader runs to its end in a
-task of its own, and only then is its cancelled caller told.
+task of its own, and only then is its cancelled caller told (unless the whole request
+is being cancelled: its time limit is not held up).
 """
 
 from __future__ import annotations
@@ -62,19 +63,24 @@ class SharedLoader(DataLoader[Key, Value]):
         super().do_resolve_reject(key, future)
 
 
-async def run_to_completion(lock: asyncio.Lock, read: Awaitable[T]) -> T:
-    """`read` under `lock`; a cancelled caller is told only once the statement has ended."""
+async def run_to_completion(reads: Reads, read: Awaitable[T]) -> T:
+    """`read` under the statement lock; a field cancelled by graphql-core is told only once
+    the statement has ended. When the whole request is being cancelled (its time limit),
+    the statement is cancelled with it, at once."""
 
     async def locked() -> T:
-        async with lock:
+        async with reads.statements:
             return await read
 
     statement = asyncio.ensure_future(locked())
+    statement.add_done_callback(_retrieve_outcome)
     try:
         return await asyncio.shield(statement)
     except asyncio.CancelledError:
-        await asyncio.wait([statement])
-        _retrieve_outcome(statement)
+        if reads.ending():
+            statement.cancel()
+        else:
+            await asyncio.wait([statement])
         raise
 
 
@@ -162,11 +168,11 @@ class UserLoaders:
     async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
         """A top-level connection's page: its own query, so there is nothing to batch."""
         return await run_to_completion(
-            self.lock,
+            self.reads,
             task_page(self.reads, owner_id=self.user_id, task_filter=task_filter, request=request),
         )
 
     async def task_count(self, task_filter: TaskFilter) -> int:
         return await run_to_completion(
-            self.lock, count_tasks(self.reads, owner_id=self.user_id, task_filter=task_filter)
+            self.reads, count_tasks(self.reads, owner_id=self.user_id, task_filter=task_filter)
         )

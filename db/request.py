@@ -23,11 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 class Reads(Protocol):
     """Where reads run: `connection()` opens (once) and returns the request's connection;
-    `statements` is held around each statement, as a connection runs one at a time."""
+    `statements` is held around each statement, as a connection runs one at a time;
+    `ending()` says the request is being cancelled (timed out, client gone)."""
 
     statements: asyncio.Lock
 
     async def connection(self) -> AsyncConnection: ...
+
+    def ending(self) -> bool: ...
 
 
 class RequestDatabase:
@@ -48,6 +51,7 @@ class RequestDatabase:
         self._connection: AsyncConnection | None = None
         self._closed = False
         self.statements = asyncio.Lock()
+        self._owner = asyncio.current_task()
 
     @property
     def session(self) -> AsyncSession:
@@ -80,10 +84,20 @@ class RequestDatabase:
         if self._closed:
             raise RuntimeError("the request's database access has been closed")
 
+    def ending(self) -> bool:
+        """Whether the request this belongs to is being cancelled: then nothing waits for
+        a statement to end (the time limit, or a client that went away, comes first)."""
+        owner = self._owner
+        return owner is not None and owner.cancelling() > 0
+
     async def close(self) -> None:
         """End both, once the statement running (a dataloader batch that outlived its
-        fields, say) has ended: a connection is never handed back mid-statement."""
+        fields, say) has ended: a connection is never handed back mid-statement. A
+        request being cancelled closes at once, as its statements are cancelled too."""
         self._closed = True
+        if self.ending():
+            await self._close()
+            return
         async with self.statements:
             await self._close()
 

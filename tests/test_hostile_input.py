@@ -12,8 +12,10 @@ import asyncio
 import base64
 import hmac
 import json
+import time
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import strawberry
@@ -364,3 +366,31 @@ class TestRequestsEndingWhileALoaderReads:
             assert body["data"] is None
             assert set(error_codes(body)) == {"BAD_USER_INPUT"}, body
             assert pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("settings_overrides", [{"request_timeout_seconds": 0.5}])
+async def test_the_time_limit_is_not_held_up_by_a_statement_left_to_finish(
+    app: FastAPI, client: httpx.AsyncClient, token: str, settings_overrides: dict[str, Any]
+) -> None:
+    """Statements run to their end when only a field is cancelled, but a request at its
+    time limit still answers then: its blocked page and count are cancelled with it."""
+    await create_task(client, token)
+    locker = await asyncpg.connect(
+        str(app.state.services.settings.database_url).replace("+asyncpg", "")
+    )
+    try:
+        await locker.execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        response = await post_graphql(
+            client, "{ tasks { totalCount edges { node { id } } } }", token=token
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        await locker.close()
+
+    assert response.status_code == 503, response.text
+    assert error_codes(response.json()) == ["SERVICE_UNAVAILABLE"]
+    assert elapsed < 2
+    after = await graphql(client, "{ tasks { totalCount } }", token=token)
+    assert after == {"data": {"tasks": {"totalCount": 1}}}
