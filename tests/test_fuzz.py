@@ -1,10 +1,11 @@
 """Property-based fuzzing of /graphql on both databases: whatever comes in, the contract holds.
 
-Three generators, each sending TASKQL_FUZZ_EXAMPLES requests (tests/fuzzing.py): documents
-from schema.graphql, with and without a token; operations with generated variables;
-and transport-level junk (methods, media types, bodies, headers). Every answer must be
-JSON, carry a contract code on every error (never INTERNAL_SERVER_ERROR), be no 5xx
-but a 503 with Retry-After, and leak no trace, SQL, hash or token; afterwards /healthz
+Three generators, each sending TASKQL_FUZZ_EXAMPLES requests (tests/fuzzing.py) per
+database: documents from schema.graphql, with and without a token; operations with
+generated variables (tests/fuzz_values.py); and transport-level junk (methods, media
+types, bodies, headers). Every answer must be JSON, carry a contract code on every
+error (never INTERNAL_SERVER_ERROR), be no 5xx but a 503 with Retry-After, and leak no
+trace, SQL, hash or token; no connection stays lent out after it; afterwards /healthz
 and /metrics still answer 200.
 
 Hypothesis runs synchronously in a worker thread and hands each request to the test's
@@ -27,21 +28,16 @@ from hypothesis import given, note, seed
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fuzzing import (
+from tests.fuzz_values import (
     HOSTILE_TEXT,
-    SEED,
     VARIABLE_OPERATIONS,
-    Sent,
     World,
     any_values,
-    check_answer,
     documents,
     forged_tokens,
-    fuzz_settings,
-    send,
-    url_safe,
     variables_of,
 )
+from tests.fuzzing import SEED, Sent, check_answer, fuzz_settings, send, url_safe
 from tests.helpers import DEFAULT_PASSWORD, SIGNUP
 
 T = TypeVar("T")
