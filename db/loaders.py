@@ -128,6 +128,8 @@ class UserLoaders:
             prime_task = self.task_by_id.prime
             for parent_id, row in related.parents.items():
                 prime_task(parent_id, row)
+        if related.owner is not None:
+            self.users.user_by_id.prime(related.owner.id, related.owner)
 
     @cached_property
     def task_by_id(self) -> SharedLoader[int, TaskRow | None]:

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from db.models import Task, TaskTag
+from db.models import Task, TaskTag, User
+from db.users import UserRow
 
 
 class TaskRow(NamedTuple):
@@ -71,10 +72,11 @@ def task_row(record: Sequence[Any]) -> TaskRow:
 @dataclass(frozen=True, slots=True)
 class Along:
     """What a task statement reads along with each task, so that no statement of its own
-    is needed for it: the task's tags, and its parent's row."""
+    is needed for it: the task's tags, its parent's row, its owner's row."""
 
     tags: bool = False
     parent: bool = False
+    owner: bool = False
 
 
 NOTHING_ALONG = Along()
@@ -86,6 +88,8 @@ class Related:
 
     tags: dict[int, list[str]] = field(default_factory=dict)
     parents: dict[int, TaskRow | None] = field(default_factory=dict)
+    owner: UserRow | None = None
+    """The tasks' owner (a statement reads one owner's tasks)."""
 
 
 OWNER = bindparam("owner_id", type_=Task.owner_id.type)
@@ -123,17 +127,24 @@ def _tag_list(value: Any) -> list[str]:
     return list(value)
 
 
+USER_COLUMNS = (User.id, User.email, User.name, User.created_at)
+assert tuple(column.key for column in USER_COLUMNS) == UserRow._fields
+
+
 class Layout(NamedTuple):
-    """Where a statement's columns sit: the task's, then the tags, then the parent's."""
+    """Where a statement's columns sit: the task's, then the tags, the parent's, the owner's."""
 
     tags: int | None
     parent: int | None
+    owner: int | None
 
     @classmethod
     def of(cls, along: Along) -> Layout:
         tags = TASK_WIDTH if along.tags else None
-        parent = TASK_WIDTH + (1 if along.tags else 0) if along.parent else None
-        return cls(tags, parent)
+        after_tags = TASK_WIDTH + (1 if along.tags else 0)
+        parent = after_tags if along.parent else None
+        owner = after_tags + (TASK_WIDTH if along.parent else 0) if along.owner else None
+        return cls(tags, parent, owner)
 
     def collect(self, record: Sequence[Any], related: Related) -> TaskRow:
         """The task of `record`, and what was read along with it into `related`."""
@@ -143,4 +154,6 @@ class Layout(NamedTuple):
         if self.parent is not None and row.parent_id is not None:
             parent = record[self.parent : self.parent + TASK_WIDTH]
             related.parents[row.parent_id] = None if parent[0] is None else make_row(parent)
+        if self.owner is not None and related.owner is None:
+            related.owner = UserRow._make(record[self.owner : self.owner + len(USER_COLUMNS)])
         return row

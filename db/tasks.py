@@ -17,10 +17,10 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, join
 
 from db.driver import fetch_all
-from db.models import Task, TaskTag
+from db.models import Task, TaskTag, User
 from db.pagination import (
     LIMIT,
     Page,
@@ -39,6 +39,7 @@ from db.task_rows import (
     NOTHING_ALONG,
     OWNER,
     TASK_COLUMNS,
+    USER_COLUMNS,
     Along,
     Layout,
     Related,
@@ -156,12 +157,16 @@ def _page_statements(
     columns: list[Any] = [*TASK_COLUMNS]
     if along.tags:
         columns.append(tags_column(dialect))
-    statement = select(*columns)
+    tables: Any = Task
     if along.parent:
         parent = aliased(Task, name="parent")
-        columns = [getattr(parent, column.key) for column in TASK_COLUMNS]
+        columns += [getattr(parent, column.key) for column in TASK_COLUMNS]
         joined = and_(parent.id == Task.parent_id, parent.owner_id == OWNER)
-        statement = statement.add_columns(*columns).select_from(Task).outerjoin(parent, joined)
+        tables = join(tables, parent, joined, isouter=True)
+    if along.owner:
+        columns += USER_COLUMNS
+        tables = join(tables, User, User.id == Task.owner_id)
+    statement = select(*columns).select_from(tables)
     statement = (
         statement.where(*conditions, *window_conditions(page_shape))
         .order_by(*order_clauses(fetch_ordering(page_shape)))

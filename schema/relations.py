@@ -89,8 +89,7 @@ class Ahead:
     """What a task connection's nodes select that can be read before they are completed."""
 
     along: Along = NOTHING_ALONG
-    """Read in the page's own statement: tags, parent."""
-    owner: bool = False
+    """Read in the page's own statement: tags, parent, owner."""
     subtasks: tuple[tuple[dict[str, Any], Along], ...] = ()
     """Each `subtasks(...)` selection: its arguments, and what its nodes read along."""
 
@@ -106,9 +105,9 @@ def _node_fields(connection: FieldNode, fragments: dict[str, Any]) -> Iterable[F
 
 def _along(fields: list[FieldNode]) -> Along:
     names = {field.name.value for field in fields}
-    if not names & {"tags", "parent"}:
+    if not names & {"tags", "parent", "owner"}:
         return NOTHING_ALONG
-    return Along(tags="tags" in names, parent="parent" in names)
+    return Along(tags="tags" in names, parent="parent" in names, owner="owner" in names)
 
 
 def look_ahead(info: Info) -> Ahead:
@@ -139,6 +138,5 @@ def look_ahead(info: Info) -> Ahead:
         subtasks.append((arguments, _along(list(_node_fields(field, fragments)))))
     return Ahead(
         along=_along(fields),
-        owner=any(field.name.value == "owner" for field in fields),
         subtasks=tuple(subtasks),
     )

@@ -259,8 +259,6 @@ async def task_connection(
     conditions = task_filter(given(filter_input))
     ahead = look_ahead(info)
     page = await loaders.task_page(conditions, request, ahead.along)
-    if ahead.owner:
-        await loaders.users.user_by_id.load(owner_id)
     parent_ids = [row.id for row in page.rows]
     for arguments, along in ahead.subtasks if parent_ids else ():
         try:
