@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.commits import RecordedSession, record_commits
 from settings import Settings
 
 _IDLE_SINCE = "taskql_idle_since"
@@ -32,6 +33,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={"timeout": settings.db_connect_timeout_seconds},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        record_commits(engine, connection_failure=lost_connection)
         return engine
     engine = create_async_engine(
         settings.database_url,
@@ -50,6 +52,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     if settings.db_pool_pre_ping:
         ping_idle_connections(engine, idle_seconds=settings.db_pool_pre_ping_idle_seconds)
+    record_commits(engine, connection_failure=lost_connection)
     return engine
 
 
@@ -124,10 +127,16 @@ def create_session_factory(
 
     Queries use autocommit sessions: under READ COMMITTED every statement already
     sees its own snapshot, so a transaction around reads only adds the BEGIN and
-    ROLLBACK round trips. Mutations use transactional sessions.
+    ROLLBACK round trips. Mutations use transactional sessions, which report each
+    confirmed commit (`db/commits.py`).
     """
-    bind = autocommit_engine(engine) if autocommit else engine
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+    if autocommit:
+        return async_sessionmaker(
+            autocommit_engine(engine), expire_on_commit=False, autoflush=False
+        )
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=RecordedSession
+    )
 
 
 def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:

@@ -23,6 +23,10 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        self.abort_connections()
+
+    def abort_connections(self) -> None:
+        """Reset every open connection at once (synchronous: usable inside an event hook)."""
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()

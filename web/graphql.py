@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +43,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from auth.context import RequestContext, Services, get_context, services_of
+from db.commits import CommitRecord, recording_commits
 from db.request import RequestDatabase
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
 from schema.errors import (
@@ -55,6 +56,7 @@ from schema.limits import chosen_operation, parse_document
 from settings import Settings
 from web.admission import Admission
 from web.metrics import record_operation
+from web.outcomes import Outcome, respond
 from web.responses import (
     GRAPHQL_RESPONSE_MEDIA_TYPE,
     JSON_MEDIA_TYPE,
@@ -62,7 +64,6 @@ from web.responses import (
     RequestRefused,
     RequestUnreadable,
     decode_json,
-    json_response,
     refusal_response,
 )
 
@@ -70,6 +71,8 @@ logger = logging.getLogger("taskql.operations")
 
 PATH = "/graphql"
 SERVICE_UNAVAILABLE = ServiceUnavailable.code
+NO_COMMITS = CommitRecord()
+"""What a query commits: nothing (it is never the current record, so it stays empty)."""
 # A result with only these errors, none on a field, failed before execution:
 # parsing, validation, limits or variable coercion ("request errors" in the spec).
 REQUEST_ERROR_CODES = frozenset(
@@ -95,20 +98,6 @@ class Operation:
 
 
 DocumentResolver = Callable[[str | None, Mapping[str, object] | None], Awaitable[str | None]]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one executed operation produced, for the response, the log and the metrics."""
-
-    body: dict[str, Any]
-    executed: bool
-    codes: list[str]
-    operation_type: str
-    operation_name: str | None
-    retry_after: int | None = None
-    status_code: int | None = None
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 @lru_cache(maxsize=256)  # a client sends the same Accept header with every request
@@ -185,10 +174,31 @@ class GraphQLEndpoint:
                 assert self.render_ide is not None
                 return await self.render_ide(request)
             batch, operations = await self._read_request(request)
-            outcomes = [await self._run(request, operation) for operation in operations]
+            if not batch:
+                operation = operations[0]
+                if isinstance(operation, Refusal):
+                    raise operation
+                outcomes = [await self._run(request, operation)]
+            else:
+                outcomes = [await self._run_in_batch(request, item) for item in operations]
         except Refusal as refusal:
             return refusal_response(refusal, media_type=media_type)
-        return self._respond(outcomes, batch=batch, media_type=media_type)
+        return respond(outcomes, batch=batch, media_type=media_type)
+
+    async def _run_in_batch(self, request: Request, item: Operation | Refusal) -> Outcome:
+        """A refusal of one operation of a batch is that operation's answer alone."""
+        try:
+            if isinstance(item, Refusal):
+                raise item
+            return await self._run(request, item)
+        except Refusal as refusal:
+            return Outcome(
+                {"errors": [format_domain_error(refusal.error)]},
+                executed=False,
+                codes=[refusal.error.code],
+                operation_type=OperationType.QUERY.value,
+                operation_name=None,
+            )
 
     def _wants_ide(self, request: Request) -> bool:
         return (
@@ -197,7 +207,7 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _read_request(self, request: Request) -> tuple[bool, list[Operation]]:
+    async def _read_request(self, request: Request) -> tuple[bool, list[Operation | Refusal]]:
         if request.method == "GET":
             if not self.settings.allow_get_queries:
                 raise Refusal(
@@ -246,7 +256,7 @@ class GraphQLEndpoint:
                     limit="MAX_BATCH_OPERATIONS",
                 )
             )
-        return True, [read_operation(item) for item in data]
+        return True, [_read_batch_item(item) for item in data]
 
     async def _run(self, request: Request, operation: Operation) -> Outcome:
         started = time.perf_counter()
@@ -270,23 +280,37 @@ class GraphQLEndpoint:
         sub_response = Response()
         del sub_response.headers["content-length"]
         user_id: int | None = None
-        try:
-            async with (
-                asyncio.timeout(self.settings.request_timeout_seconds),
-                self._admission(operation_type),
-                self._database(services, operation_type) as database,
-            ):
-                context = await self.context_getter(request, database)
-                context.request = request
-                context.response = sub_response
-                context.background_tasks = BackgroundTasks()
-                user_id = context.viewer.user_id
-                result = await self._execute(request, operation, context)
+        result: ExecutionResult | None = None
+        mutation = operation_type == OperationType.MUTATION.value
+        with recording_commits() if mutation else nullcontext(NO_COMMITS) as commits:
+            try:
+                async with (
+                    asyncio.timeout(self.settings.request_timeout_seconds),
+                    self._admission(operation_type),
+                    self._database(services, operation_type) as database,
+                ):
+                    context = await self.context_getter(request, database)
+                    context.request = request
+                    context.response = sub_response
+                    context.background_tasks = BackgroundTasks()
+                    user_id = context.viewer.user_id
+                    result = await self._execute(request, operation, context)
+                failure = None
+            except Refusal:
+                raise
+            except Exception as error:  # every failure becomes a coded answer
+                failure = error
+        if result is not None:
             outcome = self._outcome(result, operation_type, operation_name)
-        except Refusal:
-            raise
-        except Exception as error:  # every failure becomes a coded answer
-            outcome = self._failure(error, request, operation_type, operation_name)
+            if failure is not None:  # releasing the connection failed: the answer stands
+                logger.warning(
+                    "closing the database access failed (request %s): %s",
+                    getattr(request.state, "request_id", ""),
+                    describe_failure(failure),
+                )
+        else:
+            assert failure is not None
+            outcome = self._failure(failure, request, operation_type, operation_name)
         # Extensions may set a status and headers on the context's response (401 and
         # WWW-Authenticate for a bad token); they are honoured unless the service is down.
         if sub_response.status_code != HTTPStatus.OK:
@@ -294,6 +318,7 @@ class GraphQLEndpoint:
         outcome.headers = list(sub_response.headers.raw)
         if SERVICE_UNAVAILABLE in outcome.codes and outcome.retry_after is None:
             outcome.retry_after = ServiceUnavailable().retry_after
+        outcome.settle(commits)
         self._observe(request, outcome, user_id, time.perf_counter() - started)
         return outcome
 
@@ -418,27 +443,12 @@ class GraphQLEndpoint:
             },
         )
 
-    def _respond(self, outcomes: list[Outcome], *, batch: bool, media_type: str) -> Response:
-        status: int = HTTPStatus.OK
-        if not batch and not outcomes[0].executed and media_type == GRAPHQL_RESPONSE_MEDIA_TYPE:
-            status = HTTPStatus.BAD_REQUEST
-        status = next((o.status_code for o in outcomes if o.status_code), status)
-        headers = [header for outcome in outcomes for header in outcome.headers]
-        retry_after = max((outcome.retry_after or 0 for outcome in outcomes), default=0)
-        # A batch in which something ran (a mutation may have committed) stays 200: a
-        # client or proxy that retries on 503 would run it again. Each operation that
-        # did not run says so itself, with its retryAfter.
-        if retry_after and not (batch and any(_ran(outcome) for outcome in outcomes)):
-            status = HTTPStatus.SERVICE_UNAVAILABLE
-            headers.append((b"retry-after", str(retry_after).encode()))
-        body = [outcome.body for outcome in outcomes] if batch else outcomes[0].body
-        response = json_response(body, status, media_type=media_type)
-        response.headers.raw.extend(headers)
-        return response
 
-
-def _ran(outcome: Outcome) -> bool:
-    return outcome.executed and SERVICE_UNAVAILABLE not in outcome.codes
+def _read_batch_item(data: object) -> Operation | Refusal:
+    try:
+        return read_operation(data)
+    except Refusal as refusal:
+        return refusal
 
 
 def _describe(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
