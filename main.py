@@ -22,7 +22,13 @@ from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
-from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
+from db.engine import (
+    autocommit_engine,
+    create_engine,
+    create_session_factory,
+    database_breaker,
+    driver_dsn,
+)
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
@@ -64,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.applies_migrations_at_start:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = create_engine(settings)
+        breaker = database_breaker(engine, settings)
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
@@ -98,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            if breaker is not None:
+                await breaker.close()
             passwords.close()
             await persisted_queries.close()
             await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.breaker import DatabaseBreaker, GuardedQueuePool, asyncpg_probe, guard_engine
 from db.commits import RecordedSession, record_commits
 from settings import Settings
 
@@ -22,6 +23,9 @@ _IDLE_SINCE = "taskql_idle_since"
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine that survives a restarted database: pre-ping, recycle and bounded waits.
+
+    On PostgreSQL every connection attempt and statement has a client-side deadline,
+    and the pool sits behind a circuit breaker (`db/breaker.py`, `guard_engine`).
 
     Parameters are user data (titles, emails, password hashes), so errors and
     echo logs never show them.
@@ -42,8 +46,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
+        poolclass=GuardedQueuePool,  # db/breaker.py: fails fast while the database is away
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
+            # A deadline on every statement, PostgreSQL's reply or not (a partition).
+            "command_timeout": settings.db_command_timeout_seconds,
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "taskql",
@@ -104,6 +111,20 @@ def lost_connection(error: BaseException) -> bool:
     return isinstance(sqlstate, str) and (
         sqlstate.startswith(_CONNECTION_SQLSTATE_CLASS) or sqlstate in _SHUTDOWN_SQLSTATES
     )
+
+
+def database_breaker(engine: AsyncEngine, settings: Settings) -> DatabaseBreaker | None:
+    """PostgreSQL's circuit breaker, in front of `engine`'s pool; None for SQLite (local)."""
+    if settings.uses_sqlite:
+        return None
+    timeout = settings.db_connect_timeout_seconds
+    breaker = DatabaseBreaker(
+        asyncpg_probe(driver_dsn(settings), timeout_seconds=timeout),
+        interval_seconds=settings.db_probe_interval_seconds,
+        timeout_seconds=timeout,
+    )
+    guard_engine(engine, breaker, connection_failure=lost_connection)
+    return breaker
 
 
 def driver_dsn(settings: Settings) -> str:
