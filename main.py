@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -38,6 +39,16 @@ from web.graphql import graphql_router
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
+from web.tracing import (
+    asgi_middleware_options,
+    instrument_engine,
+    operation_tracer,
+    tracer_provider_from_environment,
+    tracing_requested,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("taskql")
 
@@ -59,8 +70,13 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    configure_logging(settings)
+def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The app; `tracer_provider` traces it (by default one from the OTEL_* variables, when
+    they ask for traces: `web/tracing.py`; none otherwise, and then tracing costs nothing)."""
+    owns_tracer_provider = tracer_provider is None and tracing_requested()
+    if owns_tracer_provider:
+        tracer_provider = tracer_provider_from_environment()
+    configure_logging(settings, with_trace_ids=tracer_provider is not None)
     persisted_queries = PersistedQueries.from_settings(settings)
 
     @asynccontextmanager
@@ -71,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = create_engine(settings)
         breaker = database_breaker(engine, settings)
+        if tracer_provider is not None:
+            instrument_engine(engine, tracer_provider)
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
@@ -111,6 +129,8 @@ def create_app(settings: Settings) -> FastAPI:
             await persisted_queries.close()
             await engine.dispose()
             metrics.release_pool(settings)
+            if owns_tracer_provider and tracer_provider is not None:
+                tracer_provider.shutdown()  # exports what is still queued
 
     app = TaskqlApp(
         title="taskql",
@@ -128,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
+        tracer=operation_tracer(tracer_provider),
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
@@ -135,6 +156,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
+
+        # Outermost, around every other middleware, so the request span covers them all.
+        app.add_middleware(OpenTelemetryMiddleware, **asgi_middleware_options(tracer_provider))
     return app
 
 

@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from graphql import DocumentNode, GraphQLError
@@ -66,6 +66,10 @@ from web.responses import (
     decode_json,
     refusal_response,
 )
+from web.tracing import end_operation, operation_span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("taskql.operations")
 
@@ -157,8 +161,11 @@ class GraphQLEndpoint:
         context_getter: ContextGetter = get_context,
         render_ide: IdeRenderer | None = None,
         resolve_document: DocumentResolver | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        """`tracer`: where operation spans go when tracing is on (`web/tracing.py`)."""
         self.schema = schema
+        self.tracer = tracer
         self.settings = settings
         self.context_getter = context_getter
         self.render_ide = render_ide
@@ -280,45 +287,47 @@ class GraphQLEndpoint:
         sub_response = Response()
         del sub_response.headers["content-length"]
         user_id: int | None = None
-        result: ExecutionResult | None = None
-        mutation = operation_type == OperationType.MUTATION.value
-        with recording_commits() if mutation else nullcontext(NO_COMMITS) as commits:
-            try:
-                async with (
-                    asyncio.timeout(self.settings.request_timeout_seconds),
-                    self._admission(operation_type),
-                    self._database(services, operation_type) as database,
-                ):
-                    context = await self.context_getter(request, database)
-                    context.request = request
-                    context.response = sub_response
-                    context.background_tasks = BackgroundTasks()
-                    user_id = context.viewer.user_id
-                    result = await self._execute(request, operation, context)
-                failure = None
-            except Refusal:
-                raise
-            except Exception as error:  # every failure becomes a coded answer
-                failure = error
-        if result is not None:
-            outcome = self._outcome(result, operation_type, operation_name)
-            if failure is not None:  # releasing the connection failed: the answer stands
-                logger.warning(
-                    "closing the database access failed (request %s): %s",
-                    getattr(request.state, "request_id", ""),
-                    describe_failure(failure),
-                )
-        else:
-            assert failure is not None
-            outcome = self._failure(failure, request, operation_type, operation_name)
-        # Extensions may set a status and headers on the context's response (401 and
-        # WWW-Authenticate for a bad token); they are honoured unless the service is down.
-        if sub_response.status_code != HTTPStatus.OK:
-            outcome.status_code = sub_response.status_code
-        outcome.headers = list(sub_response.headers.raw)
-        if SERVICE_UNAVAILABLE in outcome.codes and outcome.retry_after is None:
-            outcome.retry_after = ServiceUnavailable().retry_after
-        outcome.settle(commits)
+        with operation_span(self.tracer, operation_type, operation_name) as span:
+            result: ExecutionResult | None = None
+            mutation = operation_type == OperationType.MUTATION.value
+            with recording_commits() if mutation else nullcontext(NO_COMMITS) as commits:
+                try:
+                    async with (
+                        asyncio.timeout(self.settings.request_timeout_seconds),
+                        self._admission(operation_type),
+                        self._database(services, operation_type) as database,
+                    ):
+                        context = await self.context_getter(request, database)
+                        context.request = request
+                        context.response = sub_response
+                        context.background_tasks = BackgroundTasks()
+                        user_id = context.viewer.user_id
+                        result = await self._execute(request, operation, context)
+                    failure = None
+                except Refusal:
+                    raise
+                except Exception as error:  # every failure becomes a coded answer
+                    failure = error
+            if result is not None:
+                outcome = self._outcome(result, operation_type, operation_name)
+                if failure is not None:  # releasing the connection failed: the answer stands
+                    logger.warning(
+                        "closing the database access failed (request %s): %s",
+                        getattr(request.state, "request_id", ""),
+                        describe_failure(failure),
+                    )
+            else:
+                assert failure is not None
+                outcome = self._failure(failure, request, operation_type, operation_name)
+            # Extensions may set a status and headers on the context's response (401 and
+            # WWW-Authenticate for a bad token); they are honoured unless the service is down.
+            if sub_response.status_code != HTTPStatus.OK:
+                outcome.status_code = sub_response.status_code
+            outcome.headers = list(sub_response.headers.raw)
+            if SERVICE_UNAVAILABLE in outcome.codes and outcome.retry_after is None:
+                outcome.retry_after = ServiceUnavailable().retry_after
+            outcome.settle(commits)
+            end_operation(span, outcome.codes)
         self._observe(request, outcome, user_id, time.perf_counter() - started)
         return outcome
 
@@ -469,9 +478,10 @@ def graphql_router(
     *,
     render_ide: IdeRenderer | None = None,
     resolve_document: DocumentResolver | None = None,
+    tracer: Tracer | None = None,
 ) -> APIRouter:
     endpoint = GraphQLEndpoint(
-        schema, settings, render_ide=render_ide, resolve_document=resolve_document
+        schema, settings, render_ide=render_ide, resolve_document=resolve_document, tracer=tracer
     )
     router = APIRouter()
     # Other methods reach the endpoint too, so that they get a JSON 405 with `Allow`.
