@@ -21,18 +21,35 @@ How the status is chosen (README "HTTP statuses"):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.responses import Response
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from db.commits import CommitRecord
-from errors import ServiceUnavailable
-from web.responses import GRAPHQL_RESPONSE_MEDIA_TYPE, json_response
+from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
+from schema.errors import (
+    as_domain_error,
+    describe_failure,
+    format_domain_error,
+    format_unexpected_error,
+)
+from web.responses import GRAPHQL_RESPONSE_MEDIA_TYPE, Refusal, json_response
+
+logger = logging.getLogger("taskql.operations")
 
 SERVICE_UNAVAILABLE = ServiceUnavailable.code
+# A result with only these errors, none on a field, failed before execution:
+# parsing, validation, limits or variable coercion ("request errors" in the spec).
+REQUEST_ERROR_CODES = frozenset(
+    {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", BadUserInput.code}
+)
 
 
 class CommitOutcome(StrEnum):
@@ -78,6 +95,80 @@ class Outcome:
         return self.executed and SERVICE_UNAVAILABLE not in self.codes
 
 
+def from_result(
+    result: ExecutionResult,
+    operation_type: str,
+    operation_name: str | None,
+    *,
+    with_extensions: bool,
+) -> Outcome:
+    """The outcome of an operation the schema ran (or refused before execution)."""
+    errors: list[GraphQLError] = result.errors or []
+    codes = [str((error.extensions or {}).get("code", "")) for error in errors]
+    ran = result.data is not None or not all(
+        error.path is None and code in REQUEST_ERROR_CODES
+        for error, code in zip(errors, codes, strict=True)
+    )
+    body: dict[str, Any] = {}
+    if ran:
+        body["data"] = result.data
+    if errors:
+        body["errors"] = [error.formatted for error in errors]
+    if result.extensions and with_extensions:
+        body["extensions"] = result.extensions
+    return Outcome(body, ran, codes, operation_type, operation_name)
+
+
+def unresolved(error: TaskqlError, operation_name: str | None) -> Outcome:
+    """The document could not be had (`resolve_document`, e.g. an unknown persisted query)."""
+    return Outcome(
+        {"errors": [format_domain_error(error)]},
+        executed=False,
+        codes=[error.code],
+        operation_type=OperationType.QUERY.value,
+        operation_name=operation_name,
+        status_code=HTTPStatus.OK if isinstance(error, PersistedQueryNotFound) else None,
+    )
+
+
+def refused(refusal: Refusal) -> Outcome:
+    """One operation of a batch refused on its own: its answer, and the batch's status stays."""
+    return Outcome(
+        {"errors": [format_domain_error(refusal.error)]},
+        executed=False,
+        codes=[refusal.error.code],
+        operation_type=OperationType.QUERY.value,
+        operation_name=None,
+    )
+
+
+def failed(
+    error: Exception, request_id: str, operation_type: str, operation_name: str | None
+) -> Outcome:
+    """A failure outside the schema: building the context, the time limit, the session."""
+    domain_error: TaskqlError | None = (
+        ServiceUnavailable() if isinstance(error, TimeoutError) else as_domain_error(error)
+    )
+    if domain_error is None:
+        logger.error("unexpected error (request %s)", request_id, exc_info=error)
+        formatted = format_unexpected_error(request_id)
+    else:
+        logger.warning(
+            "%s (request %s): %s", domain_error.code, request_id, describe_failure(error)
+        )
+        formatted = format_domain_error(domain_error)
+    retry_after = domain_error.retry_after if isinstance(domain_error, ServiceUnavailable) else None
+    return Outcome(
+        {"errors": [formatted]},
+        executed=False,
+        codes=[formatted["extensions"]["code"]],
+        operation_type=operation_type,
+        operation_name=operation_name,
+        retry_after=retry_after,
+        status_code=HTTPStatus.INTERNAL_SERVER_ERROR if domain_error is None else None,
+    )
+
+
 def respond(outcomes: list[Outcome], *, batch: bool, media_type: str) -> Response:
     """The HTTP answer to a request: one body, or a list of them for a batch."""
     status = choose_status(outcomes, batch=batch, media_type=media_type)
@@ -103,4 +194,13 @@ def choose_status(outcomes: list[Outcome], *, batch: bool, media_type: str) -> i
     return next((o.status_code for o in outcomes if o.status_code), status)
 
 
-__all__ = ["CommitOutcome", "Outcome", "choose_status", "respond"]
+__all__ = [
+    "CommitOutcome",
+    "Outcome",
+    "choose_status",
+    "failed",
+    "from_result",
+    "refused",
+    "respond",
+    "unresolved",
+]
