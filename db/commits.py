@@ -79,6 +79,22 @@ def _sent(_connection: Any) -> None:
         record.sent += 1
 
 
+def _answered(
+    error: BaseException | None, connection_failure: Callable[[BaseException], bool]
+) -> bool:
+    """Whether the database itself answered with `error` (PostgreSQL's SQLSTATE, SQLite's
+    error code), rather than the connection failing or the wait being cut short."""
+    seen = 0
+    while error is not None and seen < 5:  # the driver's error is a cause or two below
+        if connection_failure(error):
+            return False
+        if isinstance(getattr(error, "sqlstate", None), str) or hasattr(error, "sqlite_errorcode"):
+            return True
+        error = error.__cause__ or getattr(error, "orig", None)
+        seen += 1
+    return False
+
+
 def record_commits(
     engine: AsyncEngine, *, connection_failure: Callable[[BaseException], bool]
 ) -> None:
@@ -92,12 +108,7 @@ def record_commits(
         record = _CURRENT.get()
         if record is None or context.statement is not None or not record.unknown:
             return
-        error: BaseException | None = context.original_exception
-        while error is not None:
-            if connection_failure(error):
-                return
-            error = error.__cause__
-        if not context.is_disconnect:
+        if not context.is_disconnect and _answered(context.original_exception, connection_failure):
             record.refused += 1
 
     event.listen(engine.sync_engine, "commit", _sent)

@@ -28,8 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -192,7 +192,7 @@ class GraphQLEndpoint:
             async with (
                 asyncio.timeout(self.settings.request_timeout_seconds),
                 self._admission(operation_type),
-                self._database(services, operation_type) as database,
+                self._database(services, operation_type, request_id) as database,
             ):
                 context = await self.context_getter(request, database)
                 context.request = request
@@ -202,16 +202,8 @@ class GraphQLEndpoint:
                 result = await self._execute(request, operation, context)
         except Refusal:
             raise
-        except Exception as error:
-            if result is None:
-                return failed(error, request_id, operation_type, operation_name), user_id
-            # The answer stands: only releasing the database access failed afterwards.
-            logger.warning(
-                "closing the database access failed (request %s): %s",
-                request_id,
-                describe_failure(error),
-            )
-        assert result is not None
+        except Exception as error:  # every failure becomes a coded answer
+            return failed(error, request_id, operation_type, operation_name), user_id
         outcome = from_result(
             result,
             operation_type,
@@ -226,11 +218,31 @@ class GraphQLEndpoint:
         return nullcontext()
 
     @staticmethod
-    def _database(services: Services, operation_type: str) -> RequestDatabase:
-        """Queries read on their own autocommit connection; mutations do all in one session."""
+    @asynccontextmanager
+    async def _database(
+        services: Services, operation_type: str, request_id: str
+    ) -> AsyncIterator[RequestDatabase]:
+        """Queries read on their own autocommit connection; mutations do all in one session.
+
+        A failure to close it (the session still busy in a loader that the time limit
+        cut short) is logged, not answered: the request's own outcome stands, and the
+        time limit stays a time limit (SERVICE_UNAVAILABLE, honouring a commit).
+        """
         if operation_type == OperationType.QUERY.value:
-            return RequestDatabase(services.read_session_factory, services.read_engine)
-        return RequestDatabase(services.session_factory)
+            database = RequestDatabase(services.read_session_factory, services.read_engine)
+        else:
+            database = RequestDatabase(services.session_factory)
+        try:
+            yield database
+        finally:
+            try:
+                await database.close()
+            except Exception as error:
+                logger.warning(
+                    "closing the database access failed (request %s): %s",
+                    request_id,
+                    describe_failure(error),
+                )
 
     async def _execute(
         self, request: Request, operation: Operation, context: RequestContext
