@@ -204,6 +204,11 @@ class GraphQLEndpoint:
             raise
         except Exception as error:  # every failure becomes a coded answer
             return failed(error, request_id, operation_type, operation_name), user_id
+        except asyncio.CancelledError as error:
+            if _being_cancelled():  # the client went away or the server is stopping
+                raise
+            # A cancellation meant for one field that escaped execution: a bug, not an exit.
+            return failed(error, request_id, operation_type, operation_name), user_id
         outcome = from_result(
             result,
             operation_type,
@@ -291,6 +296,12 @@ class GraphQLEndpoint:
         )
 
 
+def _being_cancelled() -> bool:
+    """Whether the task serving this request has been asked to stop (Python 3.11+)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def graphql_router(
     schema: BaseSchema,
     settings: Settings,
@@ -303,8 +314,9 @@ def graphql_router(
         schema, settings, render_ide=render_ide, resolve_document=resolve_document, tracer=tracer
     )
     router = APIRouter()
-    # Other methods reach the endpoint too, so that they get a JSON 405 with `Allow`.
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    # Other methods reach the endpoint too, so that they get a JSON 405 with `Allow`
+    # (a CORS preflight, when CORS is configured, is answered by its middleware first).
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     router.add_route(PATH, endpoint.handle, methods=methods, include_in_schema=False)
     return router
 

@@ -170,7 +170,11 @@ def _read_batch_item(data: object) -> Operation | Refusal:
 
 
 def describe_operation(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
-    """The operation's type and name, from the (cached) parse the schema will reuse."""
+    """The operation's type and name, from the (cached) parse the schema will reuse.
+
+    The name is one the document defines, never the client's `operationName` alone: it
+    becomes a metric label and a log field, which must not take arbitrary text.
+    """
     assert operation.query is not None
     document = parse_document(operation.query, max_tokens)
     if isinstance(document, DocumentNode):
@@ -178,7 +182,7 @@ def describe_operation(operation: Operation, max_tokens: int) -> tuple[str, str 
         if definition is not None:
             name = definition.name.value if definition.name else None
             return definition.operation.value, name
-    return OperationType.QUERY.value, operation.operation_name
+    return OperationType.QUERY.value, None
 
 
 __all__ = [

@@ -143,7 +143,7 @@ def refused(refusal: Refusal) -> Outcome:
 
 
 def failed(
-    error: Exception, request_id: str, operation_type: str, operation_name: str | None
+    error: BaseException, request_id: str, operation_type: str, operation_name: str | None
 ) -> Outcome:
     """A failure outside the schema: building the context, the time limit, the session."""
     domain_error: TaskqlError | None = (
