@@ -7,6 +7,8 @@ import pytest
 
 from tests.test_tasks import create_task, titles, user_token
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
 
 @pytest.fixture
 async def token(client: httpx.AsyncClient) -> str:
@@ -24,3 +26,26 @@ async def test_search_ignores_case_beyond_ascii(client: httpx.AsyncClient, token
     assert await matching("école été") == ["ÉCOLE Été"]
     assert await matching("ünïcode ñandú") == ["plain"]
     assert await matching("ÜNÏCODE") == ["plain"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 64}])
+async def test_size_refusals_answer_in_the_media_type_the_client_accepts(
+    client: httpx.AsyncClient,
+) -> None:
+    """413 and 431 come before parsing, yet a graphql-response+json client still gets it."""
+    accept = {"Accept": GRAPHQL_RESPONSE_JSON}
+    body = await client.post(
+        "/graphql", json={"query": "{ __typename }" + " " * 64}, headers=accept
+    )
+    header = await client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={**accept, "Authorization": "Bearer " + "a" * 9000},
+    )
+    for response, status in ((body, 413), (header, 431)):
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE_JSON)
+        assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    legacy = await client.post("/graphql", json={"query": "{ __typename }" + " " * 64})
+    assert legacy.status_code == 413
+    assert legacy.headers["content-type"].startswith("application/json")

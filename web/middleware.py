@@ -10,6 +10,7 @@ from http import HTTPStatus
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.graphql import preferred_media_type
 from web.responses import Refusal, RequestRefused, refusal_response
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -139,7 +140,11 @@ class RequestLimitsMiddleware:
         scope: Scope, receive: Receive, send: Send, status: int, message: str, setting: str
     ) -> None:
         refusal = Refusal(RequestRefused(message, limit=setting), status, {"Connection": "close"})
-        await refusal_response(refusal)(scope, receive, send)
+        # Refused before parsing, yet in the media type the client negotiated, as every
+        # other pre-execution refusal (GraphQL over HTTP: graphql-response+json with 4xx).
+        accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1") or None
+        media_type = preferred_media_type(accept)
+        await refusal_response(refusal, media_type=media_type)(scope, receive, send)
 
 
 def _replay(body: bytes, pending: Message | None, receive: Receive) -> Receive:
