@@ -49,3 +49,17 @@ async def test_size_refusals_answer_in_the_media_type_the_client_accepts(
     legacy = await client.post("/graphql", json={"query": "{ __typename }" + " " * 64})
     assert legacy.status_code == 413
     assert legacy.headers["content-type"].startswith("application/json")
+
+
+async def test_paths_besides_graphql_refuse_with_coded_json_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    """An unknown path or a wrong method answers an `errors` array with codes, as /graphql."""
+    missing = await client.get("/no-such-path")
+    assert missing.status_code == 404
+    assert [error["extensions"]["code"] for error in missing.json()["errors"]] == ["NOT_FOUND"]
+    wrong_method = await client.post("/healthz")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "GET"
+    codes = [error["extensions"]["code"] for error in wrong_method.json()["errors"]]
+    assert codes == ["GRAPHQL_VALIDATION_FAILED"]
