@@ -63,3 +63,19 @@ async def test_paths_besides_graphql_refuse_with_coded_json_errors(
     assert wrong_method.headers["allow"] == "GET"
     codes = [error["extensions"]["code"] for error in wrong_method.json()["errors"]]
     assert codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_an_oversized_authorization_is_refused_whichever_line_carries_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """Several Authorization lines make one field (RFC 9110): over 8 KiB in all is 431."""
+    big = "Bearer " + "a" * 9000
+    for lines in (
+        [("Authorization", big), ("Authorization", "Bearer x")],
+        [("Authorization", "Bearer " + "a" * 5000), ("Authorization", "Bearer " + "b" * 5000)],
+    ):
+        response = await client.post(
+            "/graphql", json={"query": "{ __typename }"}, headers=httpx.Headers(lines)
+        )
+        assert response.status_code == 431, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

@@ -96,7 +96,12 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if len(headers.get(b"authorization", b"")) > self.max_authorization_bytes:
+        # Every Authorization line counts: several lines make one field (RFC 9110), and
+        # `dict` would keep only the last while the authenticator reads the first.
+        authorization_bytes = sum(
+            len(value) for name, value in scope["headers"] if name == b"authorization"
+        )
+        if authorization_bytes > self.max_authorization_bytes:
             await self._refuse(
                 scope,
                 receive,
