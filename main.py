@@ -40,7 +40,7 @@ from web.graphql import graphql_router
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
-from web.responses import unexpected_error_response
+from web.responses import EXCEPTION_HANDLERS
 from web.tracing import (
     asgi_middleware_options,
     instrument_engine,
@@ -141,7 +141,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         redoc_url=None,
         openapi_url=None,
         middleware=transport_guards(settings),
-        exception_handlers={Exception: unexpected_error_response},
+        exception_handlers=EXCEPTION_HANDLERS,
         # FastAPI's OpenTelemetry has nothing to report to (taskql installs no SDK); off,
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},

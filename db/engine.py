@@ -133,7 +133,14 @@ def driver_dsn(settings: Settings) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's own lower() folds ASCII only; `ilike` (search) compiles to lower() LIKE
+    # lower(), so Python's Unicode lower() keeps search case-insensitive as on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
