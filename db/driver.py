@@ -18,11 +18,10 @@ the tests' statement counter) are fired around the driver's fetch as around any
 statement, so what observes statements observes this path, not another one; with
 no listener, asking costs nothing.
 
-A failure of the statement itself (a timeout, say) is raised as asyncpg reports
-it, never run twice. Only a lost connection (its SQLSTATE or OSError, or asyncpg's
-connection closed) runs the read again through SQLAlchemy, which meets the same
-dead connection, reports it as for any other statement, and invalidates it and the
-pool's older connections.
+A failure is never run again: it goes through SQLAlchemy's own error handling as a
+failure of any statement would (`_report`): the asyncpg adapter's DBAPI error, the
+engine's `handle_error` listeners (the database breaker, tracing), and for a lost
+connection its invalidation along with the pool's older connections.
 """
 
 from __future__ import annotations
@@ -30,13 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from db.engine import lost_connection
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 DRIVER = "asyncpg"
 _REQUIRED: Any = object()
@@ -45,7 +43,6 @@ Processor = Callable[[Any], Any]
 
 @dataclass(frozen=True, slots=True)
 class DriverStatement:
-    statement: Select[Any]
     sql: str
     parameters: tuple[tuple[str, Any, Processor | None], ...]
     """Each positional parameter in order: its name, its value when the statement fixes
@@ -90,7 +87,7 @@ def driver_statement(statement: Select[Any], dialect: Dialect) -> DriverStatemen
         bind = compiled.binds[name]
         fixed = _REQUIRED if bind.required else bind.effective_value
         parameters.append((name, fixed, bind.type.bind_processor(dialect)))
-    return DriverStatement(statement, compiled.string, tuple(parameters), results)
+    return DriverStatement(compiled.string, tuple(parameters), results)
 
 
 class _DriverExecution:
@@ -100,8 +97,19 @@ class _DriverExecution:
     __slots__ = ("__dict__",)
 
 
+def _report(
+    sync: Connection, adapted: Any, error: Exception, sql: str, arguments: tuple[Any, ...]
+) -> NoReturn:
+    """Raise `error` as SQLAlchemy would have: translated by the asyncpg adapter into its
+    DBAPI error, then through the connection's own error handling."""
+    try:
+        adapted._handle_exception(error)  # raises the DBAPI error standing for `error`
+    except Exception as translated:
+        sync._handle_dbapi_exception(translated, sql, arguments, None, None)
+    raise error  # the adapter always raises; kept for the type checker
+
+
 async def _fetch_on_driver(
-    connection: AsyncConnection,
     sync: Connection,
     *,
     adapted: Any,
@@ -109,8 +117,7 @@ async def _fetch_on_driver(
     prepared: DriverStatement,
     params: Mapping[str, Any],
 ) -> Sequence[Sequence[Any]]:
-    """The read on asyncpg, seen by the engine's cursor listeners; SQLAlchemy's path once
-    more only when the connection was lost."""
+    """The read on asyncpg, seen by the engine's cursor and error listeners."""
     arguments = prepared.arguments(params)
     dispatch = sync.dispatch
     observed = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
@@ -122,11 +129,11 @@ async def _fetch_on_driver(
     try:
         records: Sequence[Sequence[Any]] = await driver.fetch(prepared.sql, *arguments)
     except Exception as error:
-        if not (lost_connection(error) or driver.is_closed()):
-            raise  # the statement's own failure, as PostgreSQL reported it (a timeout, say)
-        # The connection is gone: SQLAlchemy meets it too, reports it and retires it.
-        rows: Sequence[Sequence[Any]] = (await connection.execute(prepared.statement, params)).all()
-        return rows
+        # Reported as SQLAlchemy reports a failure of any statement: the adapter's DBAPI
+        # error, the engine's handle_error listeners (the breaker, tracing), a lost
+        # connection invalidated; never run again.
+        await greenlet_spawn(_report, sync, adapted, error, prepared.sql, tuple(arguments))
+        raise  # _report raises; this line is never reached
     if observed:
         dispatch.after_cursor_execute(
             sync, cursor, prepared.sql, tuple(arguments), execution, False
@@ -155,7 +162,7 @@ async def fetch_all(
             # Outside any transaction: a read inside one must see its writes, in it.
             assert not driver.is_in_transaction(), "driver reads run on autocommit connections"
             return await _fetch_on_driver(
-                connection, sync, adapted=adapted, driver=driver, prepared=prepared, params=params
+                sync, adapted=adapted, driver=driver, prepared=prepared, params=params
             )
     rows: Sequence[Sequence[Any]] = (await connection.execute(statement, params)).all()
     return rows

@@ -119,23 +119,33 @@ async def test_a_page_read_on_a_dead_connection_fails_as_sqlalchemy_reports_it(
         await engine.dispose()
 
 
-async def test_a_statement_that_fails_on_the_driver_is_reported_once_as_it_is(
+async def test_a_statement_that_fails_on_the_driver_is_reported_once_as_sqlalchemy_would(
     postgres_database: str,
 ) -> None:
-    """A failure of the statement itself (here a lock timeout) is not run again."""
+    """A failure of the statement itself (here a lock timeout) is not run again: it is
+    SQLAlchemy's DBAPIError around asyncpg's error, seen by the handle_error listeners
+    (the breaker, tracing) and by the cursor listeners once."""
     engine = create_async_engine(postgres_database, isolation_level="AUTOCOMMIT")
     request = PageRequest(Ordering(), 20)
     statement, _probe = _page_statements(_FilterShape.of(TaskFilter()), PageShape.of(request))
     params = {"owner_id": 1, **page_params(request)}
+    failures: list[BaseException] = []
+    event.listen(
+        engine.sync_engine,
+        "handle_error",
+        lambda context: failures.append(context.original_exception),
+    )
     try:
         async with engine.connect() as locker, engine.connect() as connection:
             await connection.execute(text("SET lock_timeout = '300ms'"))
             await locker.execute(text("BEGIN"))
             await locker.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
-            # asyncpg's own error: not run again through SQLAlchemy, which would have
-            # met the aborted transaction and reported that instead.
-            with pytest.raises(asyncpg.LockNotAvailableError):
+            with count_statements(engine) as statements, pytest.raises(DBAPIError) as failure:
                 await fetch_all(connection, statement, params)
+            assert isinstance(failure.value.orig.__cause__, asyncpg.LockNotAvailableError)  # type: ignore[union-attr]
+            assert not failure.value.connection_invalidated
+            assert len(statements) == 1  # run once, never again through SQLAlchemy
+            assert len(failures) == 1
             await locker.execute(text("ROLLBACK"))
             assert await fetch_all(connection, statement, params) is not None
     finally:

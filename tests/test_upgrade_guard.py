@@ -46,6 +46,7 @@ INTERNAL_IMPORTS = [
     ("strawberry.types.graphql", "OperationType"),
     ("strawberry.types", "ExecutionContext"),
     ("strawberry.directive", "StrawberryDirective"),
+    ("sqlalchemy.util.concurrency", "greenlet_spawn"),
 ]
 
 
@@ -169,3 +170,17 @@ def test_dataloader_methods_exist() -> None:
 
     for name in ("prime", "load"):
         assert callable(getattr(DataLoader, name, None)), f"DataLoader.{name} is gone"
+
+
+def test_sqlalchemy_error_handling_internals_exist() -> None:
+    """db/driver.py reports a driver failure through SQLAlchemy's own error handling."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection  # noqa: PLC0415
+    from sqlalchemy.engine import Connection  # noqa: PLC0415
+
+    assert callable(getattr(AsyncAdapt_asyncpg_connection, "_handle_exception", None)), (
+        "AsyncAdapt_asyncpg_connection._handle_exception is gone"
+    )
+    parameters = list(inspect.signature(Connection._handle_dbapi_exception).parameters)
+    assert parameters[:6] == ["self", "e", "statement", "parameters", "cursor", "context"], (
+        "Connection._handle_dbapi_exception changed"
+    )
