@@ -23,6 +23,7 @@ from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
 from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
+from mail.sender import OutboxSender, transport_for
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
@@ -77,10 +78,15 @@ def create_app(settings: Settings) -> FastAPI:
                 name="taskql-session-listener",
             )
         )
+        session_factory = create_session_factory(engine)
+        if settings.is_production and settings.smtp_url is None:
+            logger.warning("SMTP_URL is not set: mail stays in the outbox until it is")
+        outbox_sender = OutboxSender(settings, session_factory, transport_for(settings))
+        outbox_sender.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            session_factory=create_session_factory(engine),
+            session_factory=session_factory,
             read_session_factory=create_session_factory(engine, autocommit=True),
             read_engine=autocommit_engine(engine),
             tokens=TokenCodec(settings),
@@ -88,12 +94,14 @@ def create_app(settings: Settings) -> FastAPI:
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
             live_sessions=live_sessions,
+            outbox_sender=outbox_sender,
         )
         freeze_startup_heap()
         try:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
+            await outbox_sender.stop()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

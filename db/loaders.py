@@ -17,6 +17,7 @@ from functools import cached_property
 
 from aiodataloader import DataLoader
 
+from db.admin import count_users, user_page
 from db.pagination import Page, PageRequest
 from db.request import Reads
 from db.tasks import (
@@ -52,6 +53,15 @@ class Loaders:
                 return await users_by_ids(self._reads, ids)
 
         return DataLoader(load_users)
+
+    async def user_page(self, *, search: str | None, request: PageRequest) -> Page[UserRow]:
+        """A page of the accounts list (administrators only; see resolvers/admin.py)."""
+        async with self._lock:
+            return await user_page(self._reads, search=search, request=request)
+
+    async def user_count(self, *, search: str | None) -> int:
+        async with self._lock:
+            return await count_users(self._reads, search=search)
 
     def for_user(self, user_id: int) -> UserLoaders:
         """The loaders of one user's tasks, made once per request."""

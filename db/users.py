@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from db.request import Reads
+from db.sessions import rows_matched
 from errors import Conflict
+
+ADMIN = "ADMIN"
+EMAIL_TAKEN = "An account with this email already exists."
 
 
 def email_key(email: str) -> str:
@@ -31,7 +35,7 @@ async def create_user(
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise Conflict("An account with this email already exists.") from None
+        raise Conflict(EMAIL_TAKEN) from None
     return user
 
 
@@ -47,11 +51,24 @@ class UserRow(Protocol):
     email: str
     name: str | None
     created_at: datetime
+    role: str
+    email_verified: bool
+    suspended_at: datetime | None
 
+
+USER_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.created_at,
+    User.role,
+    User.email_verified,
+    User.suspended_at,
+)
 
 # Built once: the ids are a bound parameter, so each request reuses the statement
 # and its cache key. Core rows, not ORM objects: reads need no session.
-_USERS_BY_IDS = select(User.id, User.email, User.name, User.created_at).where(
+_USERS_BY_IDS = select(*USER_COLUMNS).where(
     User.id.in_(bindparam("ids", type_=User.id.type, expanding=True))
 )
 
@@ -67,3 +84,34 @@ async def set_password_hash(session: AsyncSession, *, user_id: int, password_has
     await session.execute(
         update(User).where(User.id == user_id).values(password_hash=password_hash)
     )
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    return bool(await session.scalar(select(exists().where(User.email_key == email_key(email)))))
+
+
+async def set_name(session: AsyncSession, *, user_id: int, name: str | None) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(name=name))
+
+
+async def mark_email_verified(session: AsyncSession, *, user_id: int) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(email_verified=True))
+
+
+async def switch_email(session: AsyncSession, *, user_id: int, new_email: str) -> None:
+    """Make `new_email` the user's verified address. Another account holding it fails the
+    statement (IntegrityError); the caller rolls back."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(email=new_email, email_key=email_key(new_email), email_verified=True)
+    )
+
+
+async def delete_user(session: AsyncSession, *, user_id: int) -> bool:
+    """Delete the account; its tasks, tags, sessions, tokens and pending mail go with it
+    (ON DELETE CASCADE). Audit entries stay: they hold ids, not references."""
+    result = await session.execute(
+        delete(User).where(User.id == user_id).execution_options(synchronize_session=False)
+    )
+    return rows_matched(result) == 1

@@ -24,6 +24,8 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from resolvers.accounts import AccountMutation
+from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.authentication import token_refusal
@@ -42,12 +44,12 @@ from settings import Settings
 
 
 @strawberry.type
-class Query(AuthQuery, TaskQuery):
+class Query(AuthQuery, TaskQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, TaskMutation):
+class Mutation(AuthMutation, TaskMutation, AccountMutation, AdminMutation):
     pass
 
 
