@@ -81,8 +81,10 @@ def create_app(settings: Settings) -> FastAPI:
         session_factory = create_session_factory(engine)
         if settings.is_production and settings.smtp_url is None:
             logger.warning("SMTP_URL is not set: mail stays in the outbox until it is")
-        outbox_sender = OutboxSender(settings, session_factory, transport_for(settings))
-        outbox_sender.start()
+        transport = transport_for(settings)
+        outbox_sender = OutboxSender(settings, session_factory, transport)
+        if transport is not None or settings.is_production:  # production purges regardless
+            outbox_sender.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,

@@ -29,7 +29,7 @@ from db.types import utcnow
 from db.users import find_user_by_email
 from mail.messages import MessageKind, compose, email_message
 from mail.transport import Delivery, LogTransport, Outcome, SmtpServer, SmtpTransport, Transport
-from settings import Settings
+from settings import AppEnv, Settings
 
 logger = logging.getLogger("taskql.mail")
 
@@ -48,15 +48,15 @@ MAIL_FAILED = Counter(
 
 
 def transport_for(settings: Settings) -> Transport | None:
-    """SMTP when configured; the log in development and tests; nothing in production,
-    where messages wait in the outbox until SMTP_URL is set."""
+    """SMTP when configured; otherwise the log in development, and nothing elsewhere
+    (production, tests): messages wait in the outbox until SMTP_URL is set."""
     if settings.smtp_url is not None:
         return SmtpTransport(
             SmtpServer.from_url(settings.smtp_url), timeout_seconds=settings.smtp_timeout_seconds
         )
-    if settings.is_production:
-        return None
-    return LogTransport()
+    if settings.app_env is AppEnv.DEVELOPMENT:
+        return LogTransport()
+    return None
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:

@@ -22,6 +22,8 @@ logger = logging.getLogger("taskql.mail")
 SMTP_PORT = 587
 SMTPS_PORT = 465
 PERMANENT_REFUSAL = 500
+AUTHENTICATION_REFUSALS = frozenset({530, 534, 535, 538})
+"""5xx replies about taskql's own credentials: a configuration to fix, not a bad message."""
 
 
 class Outcome(Enum):
@@ -72,11 +74,15 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+def _permanent(code: int) -> bool:
+    return code >= PERMANENT_REFUSAL and code not in AUTHENTICATION_REFUSALS
+
+
 def _outcome_of(error: BaseException) -> Outcome:
-    if isinstance(error, aiosmtplib.SMTPResponseException) and error.code >= PERMANENT_REFUSAL:
+    if isinstance(error, aiosmtplib.SMTPResponseException) and _permanent(error.code):
         return Outcome.FAILED
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and all(
-        refusal.code >= PERMANENT_REFUSAL for refusal in error.recipients
+        _permanent(refusal.code) for refusal in error.recipients
     ):
         return Outcome.FAILED
     return Outcome.RETRY
