@@ -77,6 +77,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_purge = float("-inf")
+        self._stopping = False
 
     def wake(self) -> None:
         """Look at the outbox now: a request in this process just committed a message."""
@@ -88,13 +89,15 @@ class OutboxSender:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
+            self._stopping = True
+            self._wake.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def run(self) -> None:
-        """Until cancelled: drain what is due, then wait for a wake-up or the next poll."""
-        while True:
+        """Until stopped: drain what is due, then wait for a wake-up or the next poll."""
+        while not self._stopping:
             try:
                 await self._purge_if_due()
                 if self.transport is not None:
@@ -102,9 +105,19 @@ class OutboxSender:
                         pass
             except (SQLAlchemyError, OSError) as error:
                 logger.warning("outbox sender cannot reach the database (%s)", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
-            self._wake.clear()
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        """Wait for `wake` or the poll interval. asyncio.wait, not a timeout: a timeout
+        cancels this task to end the wait, and under Python 3.11 a cancellation request
+        left counted on the task (libraries do leave them) makes a timeout swallow the
+        one that stops the sender."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait([woken], timeout=self.settings.outbox_poll_seconds)
+        finally:
+            woken.cancel()
+        self._wake.clear()
 
     async def drain_once(self) -> int:
         """Claim one batch and deliver it; how many rows were claimed."""
@@ -123,10 +136,12 @@ class OutboxSender:
             if composed is not None:
                 ready.append(composed)
         if ready:
-            deliveries = await asyncio.wait_for(
-                self.transport.deliver([self._email(message) for message in ready]),
-                timeout=self.settings.smtp_timeout_seconds * (LEASE_TIMEOUTS - 1),
-            )
+            async with asyncio.timeout(self.settings.smtp_timeout_seconds * (LEASE_TIMEOUTS - 1)):
+                # In a task of its own, so that a cancellation request aiosmtplib leaves
+                # counted on the task running it (Task.cancelling()) stays there.
+                deliveries = await asyncio.create_task(
+                    self.transport.deliver([self._email(m) for m in ready])
+                )
             await self._record(ready, deliveries)
         return len(claimed)
 

@@ -35,7 +35,7 @@ from tests.live_server import free_port
 LINK = re.compile(r"https?://\S+")
 TOKEN = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
 SMTP_USER = "taskql"
-SMTP_PASSWORD = "smtp-secret"  # noqa: S105
+SMTP_PASSWORD = "smtp-secret"
 
 
 @dataclass
@@ -65,10 +65,10 @@ class Mailbox:
             return len(self.messages)
 
     async def wait_for(
-        self, address: str, count: int = 1, timeout: float = 10.0
+        self, address: str, count: int = 1, *, seconds: float = 10.0
     ) -> list[EmailMessage]:
         """The messages to `address` once there are at least `count` of them."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             found = self.to(address)
             if len(found) >= count:

@@ -74,7 +74,8 @@ async def test_signup_mails_a_verification_link_that_verifies_once(
     payload = await signup(client, "ada@example.com")
     (message,) = await mailbox.wait_for("ada@example.com")
     assert message["From"] == "taskql <no-reply@taskql.test>"
-    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@taskql.test>")
+    assert message["Message-ID"].startswith("<")
+    assert message["Message-ID"].endswith("@taskql.test>")
     (link,) = links_of(message)
     assert link.startswith("https://app.taskql.test/verify-email?token=")
     token = token_of(message)
@@ -148,7 +149,8 @@ async def test_password_reset_end_to_end(
     assert (
         await scalar(
             app,
-            "SELECT count(*) FROM account_tokens WHERE purpose = 'reset_password' AND used_at IS NULL",
+            "SELECT count(*) FROM account_tokens "
+            "WHERE purpose = 'reset_password' AND used_at IS NULL",
         )
         == 0
     )
