@@ -73,7 +73,8 @@ async def test_promote_and_demote_on_the_command_line(
     assert "no account" in capsys.readouterr().err
     actions = await scalar(
         app,
-        "SELECT count(*) FROM admin_audit WHERE actor_id IS NULL AND action IN ('promote', 'demote')",
+        "SELECT count(*) FROM admin_audit "
+        "WHERE actor_id IS NULL AND action IN ('promote', 'demote')",
     )
     assert actions == 2
 
