@@ -105,6 +105,10 @@ class OutboxSender:
                         pass
             except (SQLAlchemyError, OSError) as error:
                 logger.warning("outbox sender cannot reach the database (%s)", type(error).__name__)
+            except Exception:
+                # Whatever went wrong, the sender must outlive it: claimed rows come back
+                # when their lease ends.
+                logger.exception("outbox sender failed; trying again later")
             await self._sleep()
 
     async def _sleep(self) -> None:

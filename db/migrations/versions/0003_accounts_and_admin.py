@@ -97,9 +97,14 @@ def downgrade() -> None:
     op.drop_table("admin_audit")
     op.drop_table("outbox_messages")
     op.drop_table("account_tokens")
+    columns = ("suspended_at", "email_verified", "role")
+    if op.get_bind().dialect.name != "sqlite":
+        for column in columns:
+            op.drop_column("users", column)
+        return
+    # SQLite rebuilds the table to drop columns: it must keep its AUTOINCREMENT.
     with op.batch_alter_table(
         "users", recreate="always", table_kwargs={"sqlite_autoincrement": True}
     ) as batch:
-        batch.drop_column("suspended_at")
-        batch.drop_column("email_verified")
-        batch.drop_column("role")
+        for column in columns:
+            batch.drop_column(column)
