@@ -21,6 +21,7 @@ from db.sessions import rows_matched
 from db.types import utcnow
 
 TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 200
 
 
 class TokenPurpose(StrEnum):
@@ -77,8 +78,8 @@ async def find_token(
     session: AsyncSession, token: str, purposes: tuple[TokenPurpose, ...]
 ) -> FoundToken | None:
     """The token's row if it was issued for one of `purposes` and not superseded."""
-    if not token or len(token) > 200:
-        return None
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        return None  # never issued: tokens are URL-safe base64
     row = (
         await session.execute(
             select(AccountToken).where(

@@ -92,11 +92,11 @@ async def _count(context: RequestContext, action: LimitedAction, *, account: str
 async def request_password_reset(context: RequestContext, email: str) -> bool:
     limits = context.services.rate_limits
     await limits.count_attempt(LimitedAction.REQUEST_PASSWORD_RESET, address=context.client_address)
+    address = validate_email(email, field="email")
     # Counted per email as typed (lower-cased), known or not, so counting tells nothing.
     await limits.count_account_attempt(
-        LimitedAction.REQUEST_PASSWORD_RESET, account=limits.account_of_email(email.lower())
+        LimitedAction.REQUEST_PASSWORD_RESET, account=limits.account_of_email(address.lower())
     )
-    address = validate_email(email, field="email")
     await queue_reset_request(context, email=address)
     await context.db.commit()
     context.services.mail_committed()

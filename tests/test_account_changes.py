@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -206,3 +207,31 @@ async def test_account_mutations_are_rate_limited_per_account(client: httpx.Asyn
         limited = await graphql(client, query, variables, token=token)
         assert extensions(limited)["code"] == "RATE_LIMITED", query
         assert limited["errors"][0]["extensions"]["retryAfter"] >= 1
+
+
+LONE_SURROGATE_CASES = [
+    ("mutation($v: String!) { requestPasswordReset(email: $v) }", "email"),
+    (
+        'mutation($v: String!) { resetPassword(token: $v, newPassword: "long enough") { '
+        "tokenType } }",
+        "token",
+    ),
+    ("mutation($v: String!) { verifyEmail(token: $v) { id } }", "token"),
+    ('mutation($v: String!) { changeEmail(newEmail: $v, password: "long enough") }', "newEmail"),
+    ("mutation($v: String!) { updateProfile(input: {name: $v}) { id } }", "name"),
+]
+
+
+@pytest.mark.parametrize(("query", "field"), LONE_SURROGATE_CASES)
+async def test_text_that_is_not_utf8_is_bad_input_not_a_crash(
+    client: httpx.AsyncClient, query: str, field: str
+) -> None:
+    token = (await signup(client, "ada@example.com"))["accessToken"]
+    body = '{"query": %s, "variables": {"v": "x\\ud800@example.com"}}' % json.dumps(query)  # noqa: UP031
+    response = await client.post(
+        "/graphql",
+        content=body.encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", response.text
+    assert response.json()["errors"][0]["extensions"]["field"] == field
