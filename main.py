@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from auth.client_address import ClientAddresses
@@ -33,6 +34,7 @@ from web.graphql import graphql_router
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
+from web.responses import unexpected_error_response
 
 logger = logging.getLogger("taskql")
 
@@ -120,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         middleware=transport_guards(settings),
+        exception_handlers={Exception: unexpected_error_response},
         # FastAPI's OpenTelemetry has nothing to report to (taskql installs no SDK); off,
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -139,12 +142,24 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 6
+"""zlib's default: on taskql's JSON it compresses as well as Starlette's default 9, for less CPU."""
+
+
 def transport_guards(settings: Settings) -> list[Middleware]:
     """The middleware every request passes, outermost first.
 
-    CORS wraps the transport limits so that a browser can read their 413 and 431 refusals.
+    Compression is outermost, the last thing done to every answer (refusals included):
+    gzip when the client accepts it and the body is 1 KiB or more, with `Vary:
+    Accept-Encoding`; it leaves WebSockets, event streams and bodies that already carry a
+    `Content-Encoding` (GraphiQL's precompressed assets) alone. CORS wraps the transport
+    limits so that a browser can read their 413 and 431 refusals.
     """
-    guards = [Middleware(ResponseHeadersMiddleware)]
+    guards = [
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL),
+        Middleware(ResponseHeadersMiddleware),
+    ]
     if "*" not in settings.trusted_hosts:
         guards.append(Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts))
     if settings.cors_origins:

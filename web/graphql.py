@@ -287,6 +287,11 @@ class GraphQLEndpoint:
             raise
         except Exception as error:  # every failure becomes a coded answer
             outcome = self._failure(error, request, operation_type, operation_name)
+        except asyncio.CancelledError as error:
+            if _being_cancelled():  # the client went away or the server is stopping
+                raise
+            # A cancellation meant for one field that escaped execution: a bug, not an exit.
+            outcome = self._failure(error, request, operation_type, operation_name)
         # Extensions may set a status and headers on the context's response (401 and
         # WWW-Authenticate for a bad token); they are honoured unless the service is down.
         if sub_response.status_code != HTTPStatus.OK:
@@ -358,7 +363,11 @@ class GraphQLEndpoint:
         )
 
     def _failure(
-        self, error: Exception, request: Request, operation_type: str, operation_name: str | None
+        self,
+        error: BaseException,
+        request: Request,
+        operation_type: str,
+        operation_name: str | None,
     ) -> Outcome:
         """A failure outside the schema: building the context, the time limit, the session."""
         domain_error: TaskqlError | None = (
@@ -437,12 +446,22 @@ class GraphQLEndpoint:
         return response
 
 
+def _being_cancelled() -> bool:
+    """Whether the task serving this request has been asked to stop (Python 3.11+)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _ran(outcome: Outcome) -> bool:
     return outcome.executed and SERVICE_UNAVAILABLE not in outcome.codes
 
 
 def _describe(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
-    """The operation's type and name, from the (cached) parse the schema will reuse."""
+    """The operation's type and name, from the (cached) parse the schema will reuse.
+
+    The name is one the document defines, never the client's `operationName` alone: it
+    becomes a metric label and a log field, which must not take arbitrary text.
+    """
     assert operation.query is not None
     document = parse_document(operation.query, max_tokens)
     if isinstance(document, DocumentNode):
@@ -450,7 +469,7 @@ def _describe(operation: Operation, max_tokens: int) -> tuple[str, str | None]:
         if definition is not None:
             name = definition.name.value if definition.name else None
             return definition.operation.value, name
-    return OperationType.QUERY.value, operation.operation_name
+    return OperationType.QUERY.value, None
 
 
 def graphql_router(
@@ -464,8 +483,9 @@ def graphql_router(
         schema, settings, render_ide=render_ide, resolve_document=resolve_document
     )
     router = APIRouter()
-    # Other methods reach the endpoint too, so that they get a JSON 405 with `Allow`.
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    # Other methods reach the endpoint too, so that they get a JSON 405 with `Allow`
+    # (a CORS preflight, when CORS is configured, is answered by its middleware first).
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     router.add_route(PATH, endpoint.handle, methods=methods, include_in_schema=False)
     return router
 

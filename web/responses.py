@@ -14,10 +14,11 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 from errors import TaskqlError
-from schema.errors import format_domain_error
+from schema.errors import format_domain_error, format_unexpected_error
 
 JSON_MEDIA_TYPE = "application/json"
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
@@ -103,4 +104,14 @@ def refusal_response(refusal: Refusal, *, media_type: str = JSON_MEDIA_TYPE) -> 
         refusal.status_code,
         media_type=media_type,
         headers=refusal.headers,
+    )
+
+
+async def unexpected_error_response(request: Request, _error: Exception) -> Response:
+    """The app's last resort, for an exception no layer turned into an answer: the
+    contract's INTERNAL_SERVER_ERROR as JSON with the request id, not Starlette's plain
+    text (ServerErrorMiddleware still re-raises it, so the server logs it)."""
+    request_id = getattr(request.state, "request_id", "")
+    return json_response(
+        {"errors": [format_unexpected_error(request_id)]}, HTTPStatus.INTERNAL_SERVER_ERROR
     )
