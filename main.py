@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,8 +24,14 @@ from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
-from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
-from mail.sender import OutboxSender, transport_for
+from db.engine import (
+    autocommit_engine,
+    create_engine,
+    create_session_factory,
+    database_breaker,
+    driver_dsn,
+)
+from mail.sender import start_outbox_sender
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
@@ -34,7 +41,17 @@ from web.graphql import graphql_router
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
-from web.responses import unexpected_error_response
+from web.responses import EXCEPTION_HANDLERS
+from web.tracing import (
+    asgi_middleware_options,
+    instrument_engine,
+    operation_tracer,
+    tracer_provider_from_environment,
+    tracing_requested,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("taskql")
 
@@ -56,8 +73,13 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    configure_logging(settings)
+def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The app; `tracer_provider` traces it (by default one from the OTEL_* variables, when
+    they ask for traces: `web/tracing.py`; none otherwise, and then tracing costs nothing)."""
+    owns_tracer_provider = tracer_provider is None and tracing_requested()
+    if owns_tracer_provider:
+        tracer_provider = tracer_provider_from_environment()
+    configure_logging(settings, with_trace_ids=tracer_provider is not None)
     persisted_queries = PersistedQueries.from_settings(settings)
 
     @asynccontextmanager
@@ -67,6 +89,9 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.applies_migrations_at_start:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = create_engine(settings)
+        breaker = database_breaker(engine, settings)
+        if tracer_provider is not None:
+            instrument_engine(engine, tracer_provider)
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
@@ -80,17 +105,11 @@ def create_app(settings: Settings) -> FastAPI:
                 name="taskql-session-listener",
             )
         )
-        session_factory = create_session_factory(engine)
-        if settings.is_production and settings.smtp_url is None:
-            logger.warning("SMTP_URL is not set: mail stays in the outbox until it is")
-        transport = transport_for(settings)
-        outbox_sender = OutboxSender(settings, session_factory, transport)
-        if transport is not None or settings.is_production:  # production purges regardless
-            outbox_sender.start()
+        outbox_sender = start_outbox_sender(settings, create_session_factory(engine))
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            session_factory=session_factory,
+            session_factory=create_session_factory(engine),
             read_session_factory=create_session_factory(engine, autocommit=True),
             read_engine=autocommit_engine(engine),
             tokens=TokenCodec(settings),
@@ -110,10 +129,14 @@ def create_app(settings: Settings) -> FastAPI:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            if breaker is not None:
+                await breaker.close()
             passwords.close()
             await persisted_queries.close()
             await engine.dispose()
             metrics.release_pool(settings)
+            if owns_tracer_provider and tracer_provider is not None:
+                tracer_provider.shutdown()  # exports what is still queued
 
     app = TaskqlApp(
         title="taskql",
@@ -122,7 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         middleware=transport_guards(settings),
-        exception_handlers={Exception: unexpected_error_response},
+        exception_handlers=EXCEPTION_HANDLERS,
         # FastAPI's OpenTelemetry has nothing to report to (taskql installs no SDK); off,
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -132,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
+        tracer=operation_tracer(tracer_provider),
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
@@ -139,6 +163,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
+
+        # Outermost, around every other middleware, so the request span covers them all.
+        app.add_middleware(OpenTelemetryMiddleware, **asgi_middleware_options(tracer_provider))
     return app
 
 

@@ -59,6 +59,20 @@ def transport_for(settings: Settings) -> Transport | None:
     return None
 
 
+def start_outbox_sender(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> OutboxSender:
+    """The worker's sender, running when it has somewhere to send (or, in production,
+    to purge old rows); production without SMTP_URL warns that mail waits."""
+    if settings.is_production and settings.smtp_url is None:
+        logger.warning("SMTP_URL is not set: mail stays in the outbox until it is")
+    transport = transport_for(settings)
+    sender = OutboxSender(settings, session_factory, transport)
+    if transport is not None or settings.is_production:
+        sender.start()
+    return sender
+
+
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
     """After the `attempts`-th failed attempt: the first retry within a minute, then longer."""
     return timedelta(seconds=settings.outbox_retry_seconds * BACKOFF_FACTOR ** (attempts - 1))

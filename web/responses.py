@@ -14,10 +14,11 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from errors import TaskqlError
+from errors import NotFound, TaskqlError
 from schema.errors import format_domain_error, format_unexpected_error
 
 JSON_MEDIA_TYPE = "application/json"
@@ -107,6 +108,17 @@ def refusal_response(refusal: Refusal, *, media_type: str = JSON_MEDIA_TYPE) -> 
     )
 
 
+async def http_error_response(_request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (an unknown path, a wrong method on /healthz) as coded
+    JSON `errors`, like every other answer, rather than FastAPI's `{"detail": ...}`."""
+    assert isinstance(error, HTTPException)  # registered for HTTPException only
+    status = HTTPStatus(error.status_code)
+    domain_error: TaskqlError = (
+        NotFound() if status is HTTPStatus.NOT_FOUND else RequestRefused(f"{status.phrase}.")
+    )
+    return refusal_response(Refusal(domain_error, status, error.headers))
+
+
 async def unexpected_error_response(request: Request, _error: Exception) -> Response:
     """The app's last resort, for an exception no layer turned into an answer: the
     contract's INTERNAL_SERVER_ERROR as JSON with the request id, not Starlette's plain
@@ -115,3 +127,9 @@ async def unexpected_error_response(request: Request, _error: Exception) -> Resp
     return json_response(
         {"errors": [format_unexpected_error(request_id)]}, HTTPStatus.INTERNAL_SERVER_ERROR
     )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_error_response,
+    Exception: unexpected_error_response,
+}
