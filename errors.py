@@ -40,8 +40,11 @@ class NotFound(TaskqlError):
 class BadUserInput(TaskqlError):
     code = "BAD_USER_INPUT"
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, *, field: str, reason: str | None = None) -> None:
+        if reason is None:
+            super().__init__(message, field=field)
+        else:
+            super().__init__(message, field=field, reason=reason)
         self.field = field
 
 

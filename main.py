@@ -31,6 +31,7 @@ from db.engine import (
     database_breaker,
     driver_dsn,
 )
+from mail.sender import start_outbox_sender
 from schema import TaskqlSchema, build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
@@ -110,6 +111,7 @@ def create_app(
                 name="taskql-session-listener",
             )
         )
+        outbox_sender = start_outbox_sender(settings, create_session_factory(engine))
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -121,12 +123,14 @@ def create_app(
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
             live_sessions=live_sessions,
+            outbox_sender=outbox_sender,
         )
         freeze_startup_heap()
         try:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
+            await outbox_sender.stop()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from db.admin import count_users, user_page
 from db.pagination import Page, PageRequest
 from db.request import Reads
 from db.subtasks import subtask_counts, subtask_pages
@@ -96,6 +97,15 @@ class Loaders:
                 return await users_by_ids(self.reads, ids)
 
         return SharedLoader(load_users)
+
+    async def user_page(self, *, search: str | None, request: PageRequest) -> Page[UserRow]:
+        """A page of the accounts list (administrators only; see resolvers/admin.py)."""
+        async with self.lock:
+            return await user_page(self.reads, search=search, request=request)
+
+    async def user_count(self, *, search: str | None) -> int:
+        async with self.lock:
+            return await count_users(self.reads, search=search)
 
     def for_user(self, user_id: int) -> UserLoaders:
         """The loaders of one user's tasks, made once per request."""

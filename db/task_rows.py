@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from db.models import Task, TaskTag, User
-from db.users import UserRow
+from db.models import Task, TaskTag
+from db.users import USER_COLUMNS, UserRow
 
 
 class TaskRow(NamedTuple):
@@ -125,10 +125,6 @@ def _tag_list(value: Any) -> list[str]:
     if isinstance(value, str):  # SQLite: binary order, as its ORDER BY tag would sort them
         return sorted(value.split(TAG_SEPARATOR))
     return list(value)
-
-
-USER_COLUMNS = (User.id, User.email, User.name, User.created_at)
-assert tuple(column.key for column in USER_COLUMNS) == UserRow._fields
 
 
 class Layout(NamedTuple):

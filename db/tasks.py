@@ -39,7 +39,6 @@ from db.task_rows import (
     NOTHING_ALONG,
     OWNER,
     TASK_COLUMNS,
-    USER_COLUMNS,
     Along,
     Layout,
     Related,
@@ -47,6 +46,7 @@ from db.task_rows import (
     tags_column,
     task_row,
 )
+from db.users import USER_COLUMNS
 
 LIKE_ESCAPE = "\\"
 

@@ -12,6 +12,7 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 
 from auth.context import Info, RequestContext
+from auth.permissions import viewer_is_admin
 from db.task_writes import delete_task, insert_task, update_task
 from errors import BadUserInput, NotFound
 from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
@@ -45,7 +46,7 @@ async def _node(context: RequestContext, global_id: str) -> Node | None:
     type_name, pk = decoded
     if type_name == "Task":
         return await _task(context, global_id)
-    if type_name == "User" and pk == user_id:
+    if type_name == "User" and (pk == user_id or await viewer_is_admin(context)):
         row = await context.loaders.user_by_id.load(pk)
         return None if row is None else User.from_row(row)
     return None

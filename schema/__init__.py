@@ -13,6 +13,8 @@ from typing import Any
 import strawberry
 from strawberry.directive import StrawberryDirective
 
+from resolvers.accounts import AccountMutation
+from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.node import Node
@@ -25,12 +27,12 @@ __all__ = ["Mutation", "Query", "TaskqlSchema", "build_schema", "export_sdl"]
 
 
 @strawberry.type
-class Query(AuthQuery, TaskQuery):
+class Query(AuthQuery, TaskQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, TaskMutation):
+class Mutation(AuthMutation, TaskMutation, AccountMutation, AdminMutation):
     pass
 
 

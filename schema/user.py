@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from auth.context import Info
+from auth.permissions import IsOwnAccount
 from schema.node import Node, to_global_id
 from schema.pagination import OMITTED
 
@@ -27,15 +29,42 @@ class UserFields(Protocol):
     def name(self) -> str | None: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def email_verified(self) -> bool: ...
+    @property
+    def suspended_at(self) -> datetime | None: ...
 
 
-@strawberry.type(description="An account. Users only ever see themselves.")
+@strawberry.enum(description="What an account may do: USER, or ADMIN (set by `taskql promote`).")
+class Role(Enum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+
+
+@strawberry.input
+class UpdateProfileInput:
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="At most 100 characters after trimming; an explicit null clears it.",
+    )
+
+
+@strawberry.type(
+    description="An account. Users see only themselves; administrators see every account, "
+    "but never another account's tasks."
+)
 class User(Node):
-    """Built only for the viewer (or the user a signup or login just authenticated)."""
+    """Built for the viewer, the user a signup or login just authenticated, or (for an
+    administrator) any account."""
 
     email: str
     name: str | None
     created_at: datetime
+    email_verified: bool
+    role: Role
+    suspended: bool
     pk: strawberry.Private[int]
 
     @classmethod
@@ -46,9 +75,16 @@ class User(Node):
             email=row.email,
             name=row.name,
             created_at=row.created_at,
+            email_verified=row.email_verified,
+            role=Role(row.role),
+            suspended=row.suspended_at is not None,
         )
 
-    @strawberry.field(description="This user's tasks; default order CREATED_AT DESC.")
+    @strawberry.field(
+        description="This user's tasks; default order CREATED_AT DESC. FORBIDDEN for "
+        "anyone but the user.",
+        permission_classes=[IsOwnAccount],
+    )
     async def tasks(
         self,
         info: Info,
