@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -48,10 +48,47 @@ def _retrieve_outcome(future: asyncio.Future[Any]) -> None:
 
 
 class SharedLoader(DataLoader[Key, Value]):
-    """A DataLoader whose callers each wait behind a shield of the key's shared future."""
+    """A DataLoader whose callers each wait behind a shield of the key's shared future.
+
+    Values a statement read ahead are kept in `ready`, a plain dict, rather than as
+    one resolved future each (`DataLoader.prime`): a nested page primes and reads
+    hundreds of them per request. The first value known for a key wins, whether it
+    was loaded or read ahead, as with `prime`.
+    """
+
+    def __init__(self, batch_load_fn: Callable[[list[Key]], Coroutine[Any, Any, list[Value]]]):
+        self.futures: dict[Key, asyncio.Future[Value]] = {}
+        self.ready: dict[Key, Value] = {}
+        super().__init__(batch_load_fn, cache_map=self.futures)
 
     def load(self, key: Key) -> asyncio.Future[Value]:
+        ready = self.ready
+        if key in ready:
+            future: asyncio.Future[Value] = self.loop.create_future()
+            future.set_result(ready[key])
+            return future
         return asyncio.shield(super().load(key))
+
+    def prime(self, key: Key, value: Value) -> SharedLoader[Key, Value]:
+        self.prime_all(((key, value),))
+        return self
+
+    def clear(self, key: Key) -> SharedLoader[Key, Value]:
+        self.ready.pop(key, None)
+        super().clear(key)
+        return self
+
+    def clear_all(self) -> SharedLoader[Key, Value]:
+        self.ready.clear()
+        super().clear_all()
+        return self
+
+    def prime_all(self, items: Iterable[tuple[Key, Value]]) -> None:
+        """Remember values read ahead; a key already loaded or known keeps its value."""
+        ready, futures = self.ready, self.futures
+        for key, value in items:
+            if key not in futures and key not in ready:
+                ready[key] = value
 
     def do_resolve_reject(self, key: Key, future: asyncio.Future[Value]) -> None:
         future.add_done_callback(_retrieve_outcome)
@@ -131,13 +168,9 @@ class UserLoaders:
     def prime(self, related: Related) -> None:
         """Remember what a statement read along with its tasks: their loads need no query."""
         if related.tags:
-            prime_tags = self.tags_by_task.prime
-            for task_id, tags in related.tags.items():
-                prime_tags(task_id, tags)
+            self.tags_by_task.prime_all(related.tags.items())
         if related.parents:
-            prime_task = self.task_by_id.prime
-            for parent_id, row in related.parents.items():
-                prime_task(parent_id, row)
+            self.task_by_id.prime_all(related.parents.items())
         if related.owner is not None:
             self.users.user_by_id.prime(related.owner.id, related.owner)
 
@@ -179,9 +212,10 @@ class UserLoaders:
         """Read ahead one page of subtasks of each parent, with what `along` asks, in one
         statement, so that `subtask_page` answers these at once."""
         found = await run_to_completion(self.reads, self._subtask_pages(parent_ids, request, along))
-        prime = self.subtask_page.prime  # keeps a page already loaded, if any
-        for parent_id, page in zip(parent_ids, found, strict=True):
-            prime((parent_id, request), page)
+        # keeps a page already loaded, if any
+        self.subtask_page.prime_all(
+            ((parent_id, request), page) for parent_id, page in zip(parent_ids, found, strict=True)
+        )
 
     async def _subtask_pages(
         self, parent_ids: Sequence[int], request: PageRequest, along: Along

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aiodataloader import DataLoader
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -28,6 +27,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from auth.context import Info
+from db.loaders import SharedLoader
 from db.task_rows import NOTHING_ALONG, Along
 
 K = TypeVar("K")
@@ -48,15 +48,18 @@ class Later(Generic[T]):
         return (yield from self._start().__await__())
 
 
-def loaded(loader: DataLoader[K, V], key: K) -> tuple[bool, Any]:
+def loaded(loader: SharedLoader[K, V], key: K) -> tuple[bool, Any]:
     """(True, value) when `loader` already holds `key`'s value, else (False, its future)."""
+    ready = loader.ready
+    if key in ready:
+        return True, ready[key]
     future = loader.load(key)
     if future.done() and not future.cancelled() and future.exception() is None:
         return True, future.result()
     return False, future
 
 
-def mapped_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], T]) -> T | Later[T]:
+def mapped_later(loader: SharedLoader[K, V], key: K, convert: Callable[[V], T]) -> T | Later[T]:
     """`convert` of `key`'s value: now when the loader holds it, else an awaitable of it."""
     ready, value = loaded(loader, key)
     if ready:
