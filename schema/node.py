@@ -7,10 +7,19 @@ import binascii
 
 import strawberry
 
+from schema.runtime.plain import PURE
+
 
 @strawberry.interface(description="An object with an opaque, globally unique id.")
 class Node:
-    id: strawberry.ID
+    """`pk` is the row's key; the global id is made only when selected (a nested page
+    builds hundreds of tasks whose ids it never shows). The class's name is the type's."""
+
+    pk: strawberry.Private[int]
+
+    @strawberry.field(metadata={PURE: True})
+    def id(self) -> strawberry.ID:
+        return to_global_id(type(self).__name__, self.pk)
 
 
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")

@@ -22,7 +22,7 @@ from db.pagination import Ordering, Page, PageRequest, Position, SortValue
 from db.task_rows import TaskRow
 from db.users import UserRow
 from errors import BadUserInput, Unauthenticated
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.pagination import OMITTED, CursorCodec, PageInfo, given, page_request
 from schema.relations import loaded, look_ahead, mapped_later
 from schema.runtime.plain import PURE
@@ -84,7 +84,6 @@ class Task(Node):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
     owner_pk: strawberry.Private[int]
 
@@ -95,7 +94,6 @@ class Task(Node):
     def from_row(cls, row: TaskRow, loaders: UserLoaders, settings: Settings) -> Task:
         """The task of `row`; `loaders` are its owner's, which its relations load through."""
         return cls(
-            id=to_global_id("Task", row.id),
             pk=row.id,
             parent_pk=row.parent_id,
             owner_pk=row.owner_id,

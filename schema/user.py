@@ -10,7 +10,7 @@ import strawberry
 
 from auth.context import Info
 from auth.permissions import IsOwnAccount
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.pagination import OMITTED
 
 if TYPE_CHECKING:
@@ -65,12 +65,10 @@ class User(Node):
     email_verified: bool
     role: Role
     suspended: bool
-    pk: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, row: UserFields) -> User:
         return cls(
-            id=to_global_id("User", row.id),
             pk=row.id,
             email=row.email,
             name=row.name,
