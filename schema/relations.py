@@ -33,6 +33,7 @@ from db.task_rows import NOTHING_ALONG, Along
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+_UNKNOWN: Any = object()
 
 
 class Later(Generic[T]):
@@ -50,9 +51,9 @@ class Later(Generic[T]):
 
 def loaded(loader: SharedLoader[K, V], key: K) -> tuple[bool, Any]:
     """(True, value) when `loader` already holds `key`'s value, else (False, its future)."""
-    ready = loader.ready
-    if key in ready:
-        return True, ready[key]
+    value = loader.ready.get(key, _UNKNOWN)
+    if value is not _UNKNOWN:
+        return True, value
     future = loader.load(key)
     if future.done() and not future.cancelled() and future.exception() is None:
         return True, future.result()

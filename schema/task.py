@@ -150,12 +150,12 @@ class Task(Node):
         before: str | None = OMITTED,
     ) -> TaskConnection:
         loaders, settings, pk = self.loaders, self.settings, self.pk
-        arguments = RelayArguments.of(first, after, last, before)
         # Every task of a page validates the same arguments: once per request.
-        paged = loaders.memo.get(arguments)
+        given_arguments = (first, after, last, before)
+        paged = loaders.memo.get(given_arguments)
         if paged is None:
-            paged = loaders.memo[arguments] = arguments.page(
-                settings, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
+            paged = loaders.memo[given_arguments] = _subtask_paging(
+                RelayArguments.of(first, after, last, before), loaders, settings
             )
         codec, request = paged
 
@@ -171,6 +171,20 @@ class Task(Node):
 
         # At once when the page above read the subtask pages ahead (task_connection).
         return cast("TaskConnection", mapped_later(loaders.subtask_page, (pk, request), connection))
+
+
+def _subtask_paging(
+    arguments: RelayArguments, loaders: UserLoaders, settings: Settings
+) -> tuple[CursorCodec, PageRequest]:
+    """A `subtasks(...)` selection's codec and page request, validated once per request:
+    the page read ahead and each task's field share one PageRequest, so that looking a
+    page up finds the very key it was stored under."""
+    paged: tuple[CursorCodec, PageRequest] | None = loaders.memo.get(arguments)
+    if paged is None:
+        paged = loaders.memo[arguments] = arguments.page(
+            settings, owner_id=loaders.user_id, task_ordering=DEFAULT_ORDERING
+        )
+    return paged
 
 
 def _owner(row: UserRow | None) -> User:
@@ -260,8 +274,8 @@ async def task_connection(
     parent_ids = [row.id for row in page.rows]
     for arguments, along in ahead.subtasks if parent_ids else ():
         try:
-            _codec, subtask_request = RelayArguments(**arguments).page(
-                settings, owner_id=owner_id, task_ordering=DEFAULT_ORDERING
+            _codec, subtask_request = _subtask_paging(
+                RelayArguments(**arguments), loaders, settings
             )
         except BadUserInput:
             continue  # the field itself reports it
