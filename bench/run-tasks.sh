@@ -6,7 +6,8 @@
 # Needs wrk (apt-get update && apt-get install -y wrk) and PostgreSQL. Knobs:
 # SECONDS_EACH (8), CONNECTIONS (32), ROUNDS (3: W4 page pairs, tracing pairs, and rounds of the
 # side-by-side runs), PGL_PORT/TASKQL_PORT (ports of the PostGraphile comparison, 9150/9151).
-# Prints, in one run: W1-W4; W1 with tracing configured but no collector; W1 beside the REST and
+# Prints, in one run: W1-W4; W1 with tracing configured but no collector (its cost, printed only:
+# the 2% target is for tracing off, the default, which installs nothing); W1 beside the REST and
 # floor references (../shared/bench/compare.sh); W1 and W2 beside PostGraphile 5
 # (../shared/bench/peers/postgraphile/side_by_side.sh, on the same database; needs npm).
 set -euo pipefail

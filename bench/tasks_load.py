@@ -2,8 +2,8 @@
 
 W1 tasks(first: 20), every scalar field     W2 the nested query, N = 50
 W3 createTask                               W4 page 500 against page 1 of tasks(first: 20)
-Then W1 with tracing configured and no collector listening, against W1 without (the
-cost of tracing), and W1 side by side with the reference servers (../shared/bench/compare.sh).
+Then W1 with tracing configured and no collector listening, against W1 without (what
+tracing costs when on; no target: the 2% target is for tracing off, the default), and W1 side by side with the reference servers (../shared/bench/compare.sh).
 Usage: python bench/tasks_load.py DSN   (after bench/seed.py DSN; bench/run-tasks.sh does both,
 and then W1 and W2 beside PostGraphile)
 """
@@ -162,7 +162,11 @@ def main(dsn: str) -> int:
 
 def tracing_cost(env: dict[str, str], url: str, token: str, body_file: Path) -> None:
     """W1 on a second worker with OpenTelemetry configured to export to a port where no
-    collector listens, alternated ROUNDS times with the plain worker: the median ratio."""
+    collector listens, alternated ROUNDS times with the plain worker: the median ratio.
+
+    This prints what tracing costs when it is on; it has no target. The issue's "free when
+    off" (at most 2% of W1) is about tracing off, the default: then no tracer provider
+    or instrumentation is installed at all, and plain W1 is the figure."""
     traced_env = {
         **env,
         "OTEL_TRACES_EXPORTER": "otlp",
@@ -181,7 +185,7 @@ def tracing_cost(env: dict[str, str], url: str, token: str, body_file: Path) -> 
     print(  # noqa: T201
         f"\nW1 with tracing configured, no collector: {statistics.median(ratios):.3f}x of W1 "
         f"without (median of {len(pairs)} alternating pairs, req/s traced/plain: {shown}; "
-        "target >= 0.98)"
+        "the cost of tracing on, no target: the 2% target is for tracing off, the default)"
     )
 
 
