@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import WebSocketRoute
 
 from auth.client_address import ClientAddresses
 from auth.context import Services
@@ -23,15 +24,20 @@ from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
 from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
+from db.events import TASK_EVENT_SINK, TASK_EVENTS_CHANNEL, TaskEventHub
+from db.listener import NotificationListener
+from db.sessions import SESSIONS_ENDED_CHANNEL
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
 from web.edge import TaskqlApp
 from web.graphiql import graphiql_assets_router, render_graphiql
-from web.graphql import graphql_router
+from web.graphql import PATH, graphql_router
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
+from web.sockets import SocketRegistry
+from web.websocket import TaskqlWebSocketView
 
 logger = logging.getLogger("taskql")
 
@@ -56,6 +62,14 @@ def freeze_startup_heap() -> None:
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(settings)
     persisted_queries = PersistedQueries.from_settings(settings)
+    sockets = SocketRegistry(max_per_user=settings.ws_max_sockets_per_user)
+    listener = (
+        None
+        if settings.uses_sqlite
+        else NotificationListener(
+            driver_dsn(settings), connect_timeout=settings.db_connect_timeout_seconds
+        )
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,20 +81,22 @@ def create_app(settings: Settings) -> FastAPI:
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
-        listener = (
-            None
-            if settings.uses_sqlite or settings.session_cache_seconds == 0
-            else asyncio.create_task(
-                live_sessions.listen(
-                    driver_dsn(settings), connect_timeout=settings.db_connect_timeout_seconds
-                ),
-                name="taskql-session-listener",
-            )
-        )
+        live_sessions.on_session_ended(sockets.close_ended)
+        task_events = TaskEventHub(max_queued=settings.ws_max_queued_events)
+        session_factory = create_session_factory(engine)
+        listening = None
+        if listener is None:  # SQLite, one process: events go out right after each commit
+            session_factory.configure(info={TASK_EVENT_SINK: task_events.publish})
+        else:
+            listener.on(SESSIONS_ENDED_CHANNEL, live_sessions.forget_payload)
+            listener.on(TASK_EVENTS_CHANNEL, task_events.publish_payload)
+            listener.on_state(live_sessions.set_listening)
+            listener.on_state(sockets.listener_state)
+            listening = asyncio.create_task(listener.run(), name="taskql-listener")
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            session_factory=create_session_factory(engine),
+            session_factory=session_factory,
             read_session_factory=create_session_factory(engine, autocommit=True),
             read_engine=autocommit_engine(engine),
             tokens=TokenCodec(settings),
@@ -88,16 +104,17 @@ def create_app(settings: Settings) -> FastAPI:
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
             live_sessions=live_sessions,
+            task_events=task_events,
         )
         freeze_startup_heap()
         try:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
-            if listener is not None:
-                listener.cancel()
+            if listening is not None:
+                listening.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                    await listening
             passwords.close()
             await persisted_queries.close()
             await engine.dispose()
@@ -114,14 +131,20 @@ def create_app(settings: Settings) -> FastAPI:
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    schema = build_schema(settings)
     graphql = graphql_router(
-        build_schema(settings),
+        schema,
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
+    app.router.routes.append(
+        WebSocketRoute(
+            PATH, TaskqlWebSocketView(schema, settings, registry=sockets, listener=listener)
+        )
+    )
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)

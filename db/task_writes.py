@@ -1,7 +1,8 @@
 """Writing tasks: create, update, delete, each scoped to the owner's id.
 
 Callers validate first; these functions trust their arguments and leave the
-commit to the caller, so a mutation is one transaction.
+commit to the caller, so a mutation is one transaction. Each one announces what it
+changed (`db/events.py`) inside that transaction: the one place events come from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.events import TaskChange, announce_task_changes
 from db.models import Task, TaskTag, User
 from db.request import Reads
 from db.tasks import TASK_COLUMNS, TaskRow
@@ -75,6 +77,9 @@ async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> 
     )
     row = result.one()
     await _insert_tags(session, owner_id=owner_id, task_id=row.id, tags=new.tags)
+    await announce_task_changes(
+        session, [TaskChange("CREATED", owner_id, row.id, None, new.parent_id, now)]
+    )
     return row
 
 
@@ -92,6 +97,11 @@ async def update_task(
             if changes.completed
             else None
         )
+    old_parent_id: int | None = None
+    if "parent_id" in changes.values:  # a move: the task leaves its old parent
+        old_parent_id = await session.scalar(
+            select(Task.parent_id).where(Task.owner_id == owner_id, Task.id == task_id)
+        )
     result = await session.execute(
         update(Task)
         .where(Task.owner_id == owner_id, Task.id == task_id)
@@ -99,20 +109,50 @@ async def update_task(
         .returning(*TASK_COLUMNS)
     )
     row = result.one_or_none()
-    if row is not None and changes.tags is not None:
+    if row is None:
+        return None
+    if changes.tags is not None:
         await session.execute(
             delete(TaskTag).where(TaskTag.owner_id == owner_id, TaskTag.task_id == task_id)
         )
         await _insert_tags(session, owner_id=owner_id, task_id=task_id, tags=changes.tags)
+    if "parent_id" not in changes.values:
+        old_parent_id = row.parent_id
+    await announce_task_changes(
+        session, [TaskChange("UPDATED", owner_id, task_id, old_parent_id, row.parent_id, now)]
+    )
     return row
 
 
 async def delete_task(session: AsyncSession, *, owner_id: int, task_id: int) -> bool:
-    """Delete the task and, by the foreign key's cascade, its subtasks and tags."""
-    result = await session.execute(
-        delete(Task).where(Task.owner_id == owner_id, Task.id == task_id).returning(Task.id)
+    """Delete the task with its subtasks, and their tags; False when there is no such task.
+
+    The subtree is read first (the foreign key's cascade would delete it unseen), so
+    that each deleted task is announced: DELETED for each, the task first.
+    """
+    now = utcnow()
+    subtree = (
+        select(Task.id, Task.parent_id)
+        .where(Task.owner_id == owner_id, Task.id == task_id)
+        .cte("subtree", recursive=True)
     )
-    return result.first() is not None
+    subtree = subtree.union_all(
+        select(Task.id, Task.parent_id).where(
+            Task.owner_id == owner_id, Task.parent_id == subtree.c.id
+        )
+    )
+    found = (await session.execute(select(subtree.c.id, subtree.c.parent_id))).all()
+    if not found:
+        return False
+    await session.execute(
+        delete(Task).where(Task.owner_id == owner_id, Task.id.in_([row.id for row in found]))
+    )
+    found.sort(key=lambda row: (row.id != task_id, row.id))
+    await announce_task_changes(
+        session,
+        [TaskChange("DELETED", owner_id, row.id, row.parent_id, None, now) for row in found],
+    )
+    return True
 
 
 async def _insert_tags(

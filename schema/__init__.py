@@ -9,22 +9,25 @@ execution, and the error codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from inspect import isawaitable
 from typing import Any, NoReturn
 
 import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, specified_rules
 from graphql.execution import execute as graphql_execute
+from graphql.execution import subscribe as graphql_subscribe
 from graphql.validation import ASTValidationRule
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.subscriptions import TaskSubscription
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.authentication import token_refusal
 from schema.errors import ErrorCodes
@@ -51,6 +54,14 @@ class Mutation(AuthMutation, TaskMutation):
     pass
 
 
+@strawberry.type
+class Subscription(TaskSubscription):
+    pass
+
+
+ALL_OPERATION_TYPES = frozenset(OperationType)
+
+
 class TaskqlSchema(strawberry.Schema):
     """The executable schema; `execute` applies taskql's rules to every operation.
 
@@ -69,6 +80,7 @@ class TaskqlSchema(strawberry.Schema):
         super().__init__(
             query=Query,
             mutation=Mutation,
+            subscription=Subscription,
             types=[Node],
             execution_context_class=PlainFieldExecutionContext,
         )
@@ -123,6 +135,91 @@ class TaskqlSchema(strawberry.Schema):
             return self._result(None, [failure], executing=True, request_id=request_id)
         return self._result(result.data, result.errors or [], executing=True, request_id=request_id)
 
+    async def stream(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """Run any operation for a streaming transport (WebSocket), by the same rules as
+        `execute`: a subscription yields one result per event, anything else one result.
+        What fails before execution comes first and alone, as a PreExecutionError."""
+        return self._operation_results(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types or ALL_OPERATION_TYPES,
+        )
+
+    async def _operation_results(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+        operation_extensions: dict[str, Any] | None,
+        allowed_operation_types: Iterable[OperationType],
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        request_id = str(getattr(context_value, "request_id", ""))
+        try:
+            document = self._checked_document(
+                query, variable_values, operation_name, allowed_operation_types
+            )
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+            document = [GraphQLError(_refusal_message(error))]
+        if not isinstance(document, DocumentNode):
+            result = self._result(None, document, executing=False, request_id=request_id)
+            yield PreExecutionError(data=None, errors=result.errors)
+            return
+        operation = chosen_operation(document, operation_name)
+        if operation is None or operation.operation.value != OperationType.SUBSCRIPTION.value:
+            yield await self.execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+            return
+        source: Any
+        try:
+            source = graphql_subscribe(
+                self._schema,
+                document,
+                root_value=root_value,
+                context_value=context_value,
+                variable_values=variable_values,
+                operation_name=operation_name,
+                executor_class=self.execution_context_class,
+            )
+            if isawaitable(source):
+                source = await source
+        except Exception as error:
+            source = ExecutionResult(
+                data=None, errors=[GraphQLError(str(error), original_error=error)]
+            )
+        if not isinstance(source, AsyncIterator):
+            result = self._result(None, source.errors or [], executing=True, request_id=request_id)
+            yield PreExecutionError(data=None, errors=result.errors)
+            return
+        try:
+            async for event in source:
+                yield self._result(
+                    event.data, event.errors or [], executing=True, request_id=request_id
+                )
+        finally:
+            await source.aclose()  # type: ignore[attr-defined]
+
     def _checked_document(
         self,
         query: str | None,
@@ -173,6 +270,14 @@ class TaskqlSchema(strawberry.Schema):
         raise NotImplementedError("taskql runs operations with `await schema.execute(...)`")
 
 
+def _refusal_message(error: Exception) -> str:
+    if isinstance(error, CannotGetOperationTypeError):
+        return error.as_http_error_reason()
+    if isinstance(error, MissingQueryError):
+        return "The request has no `query`."
+    return str(error)
+
+
 def build_schema(settings: Settings) -> TaskqlSchema:
     """The executable schema, with the limits and error handling the settings ask for."""
     return TaskqlSchema(
@@ -191,4 +296,7 @@ def build_schema(settings: Settings) -> TaskqlSchema:
 
 def export_sdl() -> str:
     """The SDL that `schema.graphql` holds: the API contract, independent of settings."""
-    return strawberry.Schema(query=Query, mutation=Mutation, types=[Node]).as_str() + "\n"
+    schema = strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Node]
+    )
+    return schema.as_str() + "\n"

@@ -1,0 +1,82 @@
+"""`taskEvents`: the viewer's committed task changes, as they happen (WebSocket only).
+
+Changes come from the process's TaskEventHub (`db/events.py`), which holds only the
+subscriber's own user's changes. For each one the task is read afresh, through
+loaders scoped to the subscriber, on a read connection taken for that event alone
+(an idle subscription holds none): a change whose task is gone by then is dropped,
+unless it is the DELETED one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import strawberry
+
+from auth.context import Info, RequestContext
+from db.events import TaskChange
+from db.loaders import Loaders
+from db.request import RequestDatabase
+from errors import NotFound
+from schema.node import to_global_id
+from schema.pagination import OMITTED, given
+from schema.subscription import TaskEvent, TaskEventKind
+from schema.task import Task, task_pk
+
+
+@strawberry.type
+class TaskSubscription:
+    @strawberry.subscription(
+        description="Your tasks' changes as they commit; parentId: only its direct subtasks'."
+    )
+    async def task_events(
+        self, info: Info, parent_id: strawberry.ID | None = OMITTED
+    ) -> AsyncIterator[TaskEvent]:
+        context = info.context
+        user_id = context.require_user_id()
+        parent_pk: int | None = None
+        parent_id = given(parent_id)
+        if parent_id is not None:
+            parent_pk = task_pk(parent_id)
+            loaders = context.loaders.for_user(user_id)
+            if parent_pk is None or await loaders.task_by_id.load(parent_pk) is None:
+                raise NotFound
+        await context.database.close()  # an idle subscription holds no connection
+        return _task_events(context, user_id, parent_pk)
+
+
+async def _task_events(
+    context: RequestContext, user_id: int, parent_pk: int | None
+) -> AsyncIterator[TaskEvent]:
+    # Subscriptions run only over a WebSocket (HTTP refuses them), which sets this.
+    assert context.subscribe_task_events is not None
+    subscriber = context.subscribe_task_events(user_id, parent_pk)
+    services = context.services
+    try:
+        while True:
+            change = await subscriber.next()
+            database = RequestDatabase(services.read_session_factory, services.read_engine)
+            context.database, context.loaders = database, Loaders(database)
+            try:
+                event = await _event(context, user_id, change)
+                if event is not None:
+                    yield event
+            finally:
+                await database.close()
+    finally:
+        subscriber.close()
+
+
+async def _event(context: RequestContext, user_id: int, change: TaskChange) -> TaskEvent | None:
+    task: Task | None = None
+    if change.kind != "DELETED":
+        row = await context.loaders.for_user(user_id).task_by_id.load(change.task_id)
+        if row is None:
+            return None
+        task = Task.from_row(row)
+    return TaskEvent(
+        kind=TaskEventKind(change.kind),
+        task_id=to_global_id("Task", change.task_id),
+        task=task,
+        at=change.at,
+    )
