@@ -9,6 +9,7 @@ unless it is the DELETED one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import strawberry
@@ -62,7 +63,8 @@ async def _task_events(
                 if event is not None:
                     yield event
             finally:
-                await database.close()
+                # Shielded: a socket that goes away mid-close must not strand the connection.
+                await asyncio.shield(database.close())
     finally:
         subscriber.close()
 

@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from main import create_app
 from schema.node import from_global_id
+from tests.conftest import make_settings
 from tests.live_server import free_port
 
 PROTOCOL = "graphql-transport-ws"
@@ -122,3 +125,18 @@ async def wait_subscribed(app: FastAPI, user_id: int, count: int = 1) -> None:
     async with asyncio.timeout(WAIT_SECONDS):
         while hub.subscriber_count(user_id) < count:
             await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running(
+    database_url: str, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, str]]:
+    """An app with these settings, its HTTP client (in process) and its uvicorn's ws:// URL."""
+    app = create_app(make_settings(database_url, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+            serving(app) as url,
+        ):
+            yield app, client, url

@@ -274,7 +274,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
         except Exception as error:  # every failure is an `error` with a code
             await self._send_failure(operation, error, context.request_id)
         finally:
-            await database.close()
+            await asyncio.shield(database.close())  # also when the socket went away
 
     async def _send_failure(
         self, operation: Operation[SocketContext, None], error: Exception, request_id: str
