@@ -142,7 +142,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.serve_directly(graphql.routes[0])
     app.router.routes.append(
         WebSocketRoute(
-            PATH, TaskqlWebSocketView(schema, settings, registry=sockets, listener=listener)
+            PATH,
+            TaskqlWebSocketView(
+                schema,
+                settings,
+                registry=sockets,
+                listener=listener,
+                resolve_document=persisted_queries.resolve,
+            ),
         )
     )
     if not settings.is_production:

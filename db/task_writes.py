@@ -141,7 +141,7 @@ async def delete_task(session: AsyncSession, *, owner_id: int, task_id: int) -> 
             Task.owner_id == owner_id, Task.parent_id == subtree.c.id
         )
     )
-    found = (await session.execute(select(subtree.c.id, subtree.c.parent_id))).all()
+    found = list((await session.execute(select(subtree.c.id, subtree.c.parent_id))).all())
     if not found:
         return False
     await session.execute(

@@ -40,7 +40,9 @@ async def url(app: FastAPI) -> AsyncIterator[str]:
         yield ws_url
 
 
-async def create(client: httpx.AsyncClient, token: str, title: str, parent: str | None = None) -> str:
+async def create(
+    client: httpx.AsyncClient, token: str, title: str, parent: str | None = None
+) -> str:
     body = await graphql(client, CREATE, {"title": title, "parentId": parent}, token=token)
     assert "errors" not in body, body
     task_id: str = body["data"]["createTask"]["id"]
@@ -54,7 +56,7 @@ async def update(client: httpx.AsyncClient, token: str, task_id: str, **values: 
 
 async def next_event(ws: Any, operation_id: str = "1") -> dict[str, Any]:
     message = await ws.receive()
-    assert message["type"] == "next" and message["id"] == operation_id, message
+    assert (message["type"], message["id"]) == ("next", operation_id), message
     assert "errors" not in message["payload"], message
     event: dict[str, Any] = message["payload"]["data"]["taskEvents"]
     return event
@@ -73,7 +75,7 @@ async def test_created_updated_and_deleted_events_carry_the_task_as_committed(
         created = await next_event(ws)
         assert created["kind"] == "CREATED"
         assert created["taskId"] == parent
-        assert created["task"]["id"] == parent and created["task"]["title"] == "Parent"
+        assert (created["task"]["id"], created["task"]["title"]) == (parent, "Parent")
         assert created["at"] == created["task"]["updatedAt"]
         datetime.fromisoformat(created["at"])
 
@@ -208,7 +210,8 @@ async def test_events_of_one_task_arrive_in_commit_order(
         events = [await next_event(ws) for _ in range(21)]
     assert [event["kind"] for event in events] == ["UPDATED"] * 20 + ["DELETED"]
     moments = [event["at"] for event in events]
-    assert moments == sorted(moments) and len(set(moments)) == 21
+    assert moments == sorted(moments)
+    assert len(set(moments)) == 21
 
 
 async def test_queries_and_mutations_run_over_the_socket_as_its_user(
@@ -244,7 +247,10 @@ async def test_document_errors_are_coded_on_their_id_and_the_socket_stays_open(
                 ("subscription { taskEvents { ", "GRAPHQL_PARSE_FAILED"),
                 (deep, "GRAPHQL_VALIDATION_FAILED"),
                 ("subscription { taskEvents { nope } }", "GRAPHQL_VALIDATION_FAILED"),
-                ("subscription { taskEvents(parentId: true) { kind } }", "GRAPHQL_VALIDATION_FAILED"),
+                (
+                    "subscription { taskEvents(parentId: true) { kind } }",
+                    "GRAPHQL_VALIDATION_FAILED",
+                ),
             ]
         ):
             await ws.subscribe(str(number), document)

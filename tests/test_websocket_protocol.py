@@ -96,13 +96,19 @@ async def test_a_refresh_token_or_an_ended_session_is_refused_with_4403(
     alice = await signup(client, "alice@example.com")
     async with socket(url, init=False) as ws:
         await ws.send(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice['refreshToken']}"}}
+            {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {alice['refreshToken']}"},
+            }
         )
         assert await ws.close_code() == 4403
     await graphql(client, "mutation { logoutAll }", token=alice["accessToken"])
     async with socket(url, init=False) as ws:
         await ws.send(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice['accessToken']}"}}
+            {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {alice['accessToken']}"},
+            }
         )
         assert await ws.close_code() == 4403
 
@@ -113,7 +119,10 @@ async def test_the_authorization_key_is_matched_in_any_case(
     alice = await signup(client, "alice@example.com")
     async with socket(url, init=False) as ws:
         await ws.send(
-            {"type": "connection_init", "payload": {"AUTHORIZATION": f"bearer {alice['accessToken']}"}}
+            {
+                "type": "connection_init",
+                "payload": {"AUTHORIZATION": f"bearer {alice['accessToken']}"},
+            }
         )
         assert await ws.receive() == {"type": "connection_ack"}
         await ws.subscribe("1", ME)
@@ -177,14 +186,18 @@ async def test_a_subscriber_too_far_behind_is_closed_with_1013(database_url: str
     async with running(database_url, ws_max_queued_events=3) as (app, client, url):
         alice = await signup(client, "alice@example.com")
         token = alice["accessToken"]
-        create = "mutation($p: ID) { createTask(input: {title: \"t\", parentId: $p}) { id } }"
-        parent = (await graphql(client, create, {"p": None}, token=token))["data"]["createTask"]["id"]
+        create = 'mutation($p: ID) { createTask(input: {title: "t", parentId: $p}) { id } }'
+        parent = (await graphql(client, create, {"p": None}, token=token))["data"]["createTask"][
+            "id"
+        ]
         for _ in range(6):
             await graphql(client, create, {"p": parent}, token=token)
         async with socket(url, token=token) as ws:
             await ws.subscribe("1", EVENTS)
             await wait_subscribed(app, user_pk(alice["user"]["id"]))
-            await graphql(client, "mutation($id: ID!) { deleteTask(id: $id) }", {"id": parent}, token=token)
+            await graphql(
+                client, "mutation($id: ID!) { deleteTask(id: $id) }", {"id": parent}, token=token
+            )
             assert await ws.close_code() == 1013
 
 
@@ -202,4 +215,3 @@ async def test_a_cross_site_page_cannot_open_a_socket(url: str) -> None:
     with pytest.raises(InvalidStatus, match="403"):
         async with connect(url, subprotocols=[PROTOCOL], origin="https://evil.example"):  # type: ignore[list-item]
             pass
-

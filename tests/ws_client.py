@@ -32,9 +32,7 @@ WAIT_SECONDS = 5.0
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """uvicorn serving `app` (its lifespan already running); yields the ws:// URL."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -123,7 +121,7 @@ async def wait_subscribed(app: FastAPI, user_id: int, count: int = 1) -> None:
     """Until `count` subscriptions of the user listen in `app` (the client cannot tell)."""
     hub = app.state.services.task_events
     async with asyncio.timeout(WAIT_SECONDS):
-        while hub.subscriber_count(user_id) < count:
+        while hub.subscriber_count(user_id) < count:  # noqa: ASYNC110 - polls another task's state
             await asyncio.sleep(0.01)
 
 

@@ -64,10 +64,11 @@ from auth.tokens import InvalidToken, TokenType
 from db.listener import NotificationListener
 from db.loaders import Loaders
 from db.request import RequestDatabase
-from errors import RateLimited, ServiceUnavailable
+from errors import RateLimited, ServiceUnavailable, TaskqlError
 from schema.errors import as_domain_error, format_domain_error, format_unexpected_error
 from schema.limits import chosen_operation, parse_document
 from settings import Settings
+from web.graphql import DocumentResolver
 from web.responses import decode_json, encode_json
 from web.sockets import (
     CLOSE_FORBIDDEN,
@@ -181,6 +182,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
         super().__init__(*args, **kwargs)
         self.settings: Settings = self.context.services.settings
         self._keepalive: asyncio.Task[None] | None = None
+        self._extensions: dict[str, dict[str, object] | None] = {}
 
     async def handle_message(self, message: Message) -> None:
         problem = malformed(message)
@@ -215,6 +217,8 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
             refusal = format_domain_error(RateLimited(retry_after=1))
             await self.send_message(_error_message(message["id"], refusal))
             return
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            self._extensions[message["id"]] = message["payload"].get("extensions")
         await super().handle_subscribe(message)
 
     @staticmethod
@@ -247,6 +251,15 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
         """Strawberry's, with a context of the operation's own (as over HTTP) and coded
         errors for what fails outside the schema."""
         services = self.context.services
+        extensions = self._extensions.pop(operation.id, None)
+        try:
+            query = await self.view.resolve_document(operation.query, extensions)
+        except TaskqlError as error:  # outside the allow-list (TRUSTED_DOCUMENTS_PATH)
+            await operation.send_operation_message(
+                _error_message(operation.id, format_domain_error(error))
+            )
+            return
+        operation.query = query or ""
         operation_type = self._operation_type(operation)
         database = (
             RequestDatabase(services.session_factory)
@@ -312,6 +325,7 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         *,
         registry: SocketRegistry,
         listener: NotificationListener | None,
+        resolve_document: DocumentResolver,
     ) -> None:
         super().__init__(
             schema,
@@ -326,6 +340,8 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         self.settings = settings
         self.registry = registry
         self.listener = listener
+        self.resolve_document = resolve_document
+        """The document to run, as over HTTP (persisted queries, the allow-list)."""
 
     def encode_json(self, data: object) -> str:
         return encode_json(data).decode()
