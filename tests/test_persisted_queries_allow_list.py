@@ -103,7 +103,9 @@ async def test_over_the_socket_only_trusted_documents_run(
         client,
         {
             "query": trusted_document("mutation Signup"),
-            "variables": {"input": {"email": "ws@example.com", "password": "correct horse battery"}},
+            "variables": {
+                "input": {"email": "ws@example.com", "password": "correct horse battery"}
+            },
         },
     )
     token = signed_up["data"]["signup"]["accessToken"]
