@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ARRAY, Text, bindparam, event, func, select
@@ -33,6 +33,9 @@ TASK_EVENTS_CHANNEL = "taskql_task_events"
 TASK_EVENT_SINK = "taskql.task_event_sink"
 """Session `info` key (SQLite): where committed changes go, `TaskEventHub.publish`."""
 _PENDING = "taskql.pending_task_changes"
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 ChangeKind = Literal["CREATED", "UPDATED", "DELETED"]
 _KIND_CODES: dict[str, ChangeKind] = {"C": "CREATED", "U": "UPDATED", "D": "DELETED"}
@@ -56,7 +59,7 @@ class TaskChange:
                 str(self.task_id),
                 "" if self.old_parent_id is None else str(self.old_parent_id),
                 "" if self.new_parent_id is None else str(self.new_parent_id),
-                str(int(self.at.timestamp() * 1_000_000)),
+                str((self.at - EPOCH) // MICROSECOND),
             )
         )
 
@@ -71,7 +74,7 @@ class TaskChange:
                 task_id=int(task),
                 old_parent_id=int(old) if old else None,
                 new_parent_id=int(new) if new else None,
-                at=datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC),
+                at=EPOCH + int(micros) * MICROSECOND,
             )
         except (KeyError, ValueError):
             logger.warning("ignored a malformed task event notification")
