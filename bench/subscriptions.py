@@ -17,12 +17,11 @@ Usage: uv run python -m bench.subscriptions [POSTGRES_ADMIN_URL]
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from db import migrate
 from tests.live_server import live_server
@@ -45,6 +45,7 @@ CHANGES_PER_SECOND = 50
 SETTLE_SECONDS = 5.0
 TARGET_P99_MS = 250.0
 TARGET_BYTES_PER_SOCKET = 64 * 1024
+CLIENT_CLOSED = 1000
 SIGNUP = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }"
 CREATE = 'mutation { createTask(input: {title: "bench"}) { id } }'
 UPDATE = "mutation($id: ID!, $t: String!) { updateTask(id: $id, input: {title: $t}) { updatedAt } }"
@@ -57,6 +58,8 @@ class Subscriber:
     connection: ClientConnection
     received: list[tuple[str, float]] = field(default_factory=list)
     """(at, receipt time.time()) of each event."""
+    problems: list[str] = field(default_factory=list)
+    """Error codes received, and how the socket closed if the server closed it."""
 
 
 async def create_database(admin_url: str) -> str:
@@ -121,15 +124,21 @@ async def open_subscriber(ws_url: str, user: int, token: str) -> Subscriber:
 
 
 async def receive(subscriber: Subscriber) -> None:
-    with contextlib.suppress(Exception):
+    try:
         async for raw in subscriber.connection:
             received_at = time.time()
             message = json.loads(raw)
+            payload = message.get("payload") or {}
+            errors = payload if message["type"] == "error" else payload.get("errors", [])
+            subscriber.problems += [error["extensions"]["code"] for error in errors]
             if message["type"] == "ping":
                 await subscriber.connection.send('{"type":"pong"}')
-            elif message["type"] == "next":
-                event = message["payload"]["data"]["taskEvents"]
+            elif message["type"] == "next" and payload.get("data"):
+                event = payload["data"]["taskEvents"]
                 subscriber.received.append((event["at"], received_at))
+    except ConnectionClosed as closed:
+        if closed.rcvd is not None and closed.rcvd.code != CLIENT_CLOSED:
+            subscriber.problems.append(f"closed {closed.rcvd.code}")
 
 
 async def update(http: httpx.AsyncClient, token: str, task_id: str, title: str) -> str:
@@ -196,7 +205,10 @@ async def run(admin_url: str) -> None:
         "LOG_LEVEL": "WARNING",
     }
     try:
-        with live_server(env, workers=WORKERS) as (base_url, process):
+        # uvicorn logs every socket at info (a full pipe would stall it); per-message deflate
+        # is off as README recommends for subscriptions (~100 KiB of zlib state per socket).
+        flags = ("--log-level", "warning", "--ws-per-message-deflate", "false")
+        with live_server(env, workers=WORKERS, extra_args=flags) as (base_url, process):
             limits = httpx.Limits(max_connections=20)
             async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
                 users = await make_users(http)
@@ -245,6 +257,7 @@ def report(
                 latencies.append((received_at - datetime.fromisoformat(at).timestamp()) * 1000)
         lost += len(expected - set(seen))
         duplicated += sum(count - 1 for count in seen.values())
+    problems = Counter(problem for subscriber in subscribers for problem in subscriber.problems)
     sockets = len(subscribers)
     per_socket = (rss_idle - rss_none) / sockets
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
@@ -259,6 +272,7 @@ def report(
         ("latency commit -> receipt p99", f"{p99:.1f} ms (target <= {TARGET_P99_MS:.0f})"),
         ("lost", f"{lost} (target 0)"),
         ("duplicated", f"{duplicated} (target 0)"),
+        ("errors and closes seen", ", ".join(f"{k} x{v}" for k, v in problems.items()) or "none"),
         (
             "worker RSS, no sockets -> idle sockets",
             f"{rss_none / 2**20:.1f} -> {rss_idle / 2**20:.1f} MiB",

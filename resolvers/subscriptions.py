@@ -2,9 +2,11 @@
 
 Changes come from the process's TaskEventHub (`db/events.py`), which holds only the
 subscriber's own user's changes. For each one the task is read afresh, through
-loaders scoped to the subscriber, on a read connection taken for that event alone
-(an idle subscription holds none): a change whose task is gone by then is dropped,
-unless it is the DELETED one.
+loaders scoped to the subscriber, on a read connection taken for that read alone
+(an idle subscription holds none, nor does an event on its way to the socket): a
+change whose task is gone by then is dropped, unless it is the DELETED one. The
+event's selection then runs on fresh loaders that already hold the task, and open
+a connection only if it asks for more (its parent, tags, subtasks).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from auth.context import Info, RequestContext
 from db.events import TaskChange
 from db.loaders import Loaders
 from db.request import RequestDatabase
+from db.tasks import TaskRow
 from errors import NotFound
 from schema.node import to_global_id
 from schema.pagination import OMITTED, given
@@ -56,26 +59,39 @@ async def _task_events(
     try:
         while True:
             change = await subscriber.next()
+            row: TaskRow | None = None
+            if change.kind != "DELETED":
+                row = await _read_task(context, user_id, change.task_id)
+                if row is None:
+                    continue
             database = RequestDatabase(services.read_session_factory, services.read_engine)
             context.database, context.loaders = database, Loaders(database)
+            if row is not None:
+                context.loaders.for_user(user_id).task_by_id.prime(change.task_id, row)
             try:
-                event = await _event(context, user_id, change)
-                if event is not None:
-                    yield event
+                yield _event(change, row)
             finally:
-                # Shielded: a socket that goes away mid-close must not strand the connection.
-                await asyncio.shield(database.close())
+                await _close(database)
     finally:
         subscriber.close()
 
 
-async def _event(context: RequestContext, user_id: int, change: TaskChange) -> TaskEvent | None:
-    task: Task | None = None
-    if change.kind != "DELETED":
-        row = await context.loaders.for_user(user_id).task_by_id.load(change.task_id)
-        if row is None:
-            return None
-        task = Task.from_row(row)
+async def _read_task(context: RequestContext, user_id: int, task_id: int) -> TaskRow | None:
+    services = context.services
+    database = RequestDatabase(services.read_session_factory, services.read_engine)
+    try:
+        return await Loaders(database).for_user(user_id).task_by_id.load(task_id)
+    finally:
+        await _close(database)
+
+
+async def _close(database: RequestDatabase) -> None:
+    # Shielded: a socket that goes away mid-close must not strand the connection.
+    await asyncio.shield(database.close())
+
+
+def _event(change: TaskChange, row: TaskRow | None) -> TaskEvent:
+    task = None if row is None else Task.from_row(row)
     return TaskEvent(
         kind=TaskEventKind(change.kind),
         task_id=to_global_id("Task", change.task_id),
