@@ -82,7 +82,10 @@ def create_app(settings: Settings) -> FastAPI:
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
         live_sessions.on_session_ended(sockets.close_ended)
-        task_events = TaskEventHub(max_queued=settings.ws_max_queued_events)
+        task_events = TaskEventHub(
+            max_queued=settings.ws_max_queued_events,
+            max_concurrent_reads=settings.max_concurrent_queries,
+        )
         session_factory = create_session_factory(engine)
         listening = None
         if listener is None:  # SQLite, one process: events go out right after each commit

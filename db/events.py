@@ -128,7 +128,7 @@ def _drop_pending(sync_session: Session, _previous_transaction: Any) -> None:
 class TaskSubscriber:
     """One subscription's queue of changes of one user's tasks (of one parent's), bounded."""
 
-    __slots__ = ("_closed", "_hub", "_on_overflow", "_queue", "parent_id", "user_id")
+    __slots__ = ("_closed", "_hub", "_on_behind", "_queue", "parent_id", "user_id")
 
     def __init__(
         self,
@@ -137,13 +137,13 @@ class TaskSubscriber:
         parent_id: int | None,
         *,
         max_queued: int,
-        on_overflow: Callable[[], None],
+        on_behind: Callable[[], None],
     ) -> None:
         self._hub = hub
         self.user_id = user_id
         self.parent_id = parent_id
         self._queue: asyncio.Queue[TaskChange] = asyncio.Queue(max_queued)
-        self._on_overflow = on_overflow
+        self._on_behind = on_behind
         self._closed = False
 
     def offer(self, change: TaskChange) -> None:
@@ -154,8 +154,13 @@ class TaskSubscriber:
         try:
             self._queue.put_nowait(change)
         except asyncio.QueueFull:
-            self.close()
-            self._on_overflow()
+            self.fall_behind()
+
+    def fall_behind(self) -> None:
+        """Give up: its queue overflowed, or an event could not be read. Events from
+        here on would be missing, so the subscriber is told (its socket closes)."""
+        self.close()
+        self._on_behind()
 
     async def next(self) -> TaskChange:
         return await self._queue.get()
@@ -167,19 +172,25 @@ class TaskSubscriber:
 
 
 class TaskEventHub:
-    """A process's subscribers by user, and the one way changes reach them (`publish`)."""
+    """A process's subscribers by user, and the one way changes reach them (`publish`).
 
-    def __init__(self, *, max_queued: int) -> None:
+    `reads` admits the subscribers' reads of their events' tasks a few at a time, as
+    MAX_CONCURRENT_QUERIES admits queries: a burst of events waits its turn here (its
+    subscribers' queues bound the wait) instead of exhausting the connection pool.
+    """
+
+    def __init__(self, *, max_queued: int, max_concurrent_reads: int = 10) -> None:
         self.max_queued = max_queued
+        self.reads = asyncio.Semaphore(max_concurrent_reads)
         self._by_user: dict[int, set[TaskSubscriber]] = {}
 
     def subscribe(
-        self, user_id: int, parent_id: int | None, *, on_overflow: Callable[[], None]
+        self, user_id: int, parent_id: int | None, *, on_behind: Callable[[], None]
     ) -> TaskSubscriber:
         """A subscriber of `user_id`'s changes (only `parent_id`'s subtasks' unless None);
-        `on_overflow` is called, and the subscriber closed, when it falls too far behind."""
+        `on_behind` is called, and the subscriber closed, when it cannot keep up."""
         subscriber = TaskSubscriber(
-            self, user_id, parent_id, max_queued=self.max_queued, on_overflow=on_overflow
+            self, user_id, parent_id, max_queued=self.max_queued, on_behind=on_behind
         )
         self._by_user.setdefault(user_id, set()).add(subscriber)
         return subscriber

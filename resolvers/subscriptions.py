@@ -22,6 +22,7 @@ from db.loaders import Loaders
 from db.request import RequestDatabase
 from db.tasks import TaskRow
 from errors import NotFound
+from schema.errors import database_unavailable
 from schema.node import to_global_id
 from schema.pagination import OMITTED, given
 from schema.subscription import TaskEvent, TaskEventKind
@@ -61,7 +62,13 @@ async def _task_events(
             change = await subscriber.next()
             row: TaskRow | None = None
             if change.kind != "DELETED":
-                row = await _read_task(context, user_id, change.task_id)
+                try:
+                    row = await _read_task(context, user_id, change.task_id)
+                except Exception as error:
+                    if not database_unavailable(error):
+                        raise
+                    subscriber.fall_behind()  # the socket closes (1013): clients refetch
+                    return
                 if row is None:
                     continue
             database = RequestDatabase(services.read_session_factory, services.read_engine)
@@ -78,11 +85,12 @@ async def _task_events(
 
 async def _read_task(context: RequestContext, user_id: int, task_id: int) -> TaskRow | None:
     services = context.services
-    database = RequestDatabase(services.read_session_factory, services.read_engine)
-    try:
-        return await Loaders(database).for_user(user_id).task_by_id.load(task_id)
-    finally:
-        await _close(database)
+    async with services.task_events.reads:
+        database = RequestDatabase(services.read_session_factory, services.read_engine)
+        try:
+            return await Loaders(database).for_user(user_id).task_by_id.load(task_id)
+        finally:
+            await _close(database)
 
 
 async def _close(database: RequestDatabase) -> None:

@@ -6,7 +6,7 @@ A socket is closed, whatever it is doing, when
   which hears of every ended login in this process and, through LISTEN/NOTIFY, in
   every other one;
 - its access token expires: 4403, by a timer at its `exp`;
-- it falls too many events behind (`TaskEventHub`): 1013;
+- it falls too many events behind, or an event cannot be read (`TaskEventHub`): 1013;
 - the process's listener loses the database, so events could be missed unseen: every
   socket, 1013, so that clients reconnect and refetch.
 """
@@ -81,7 +81,7 @@ class SocketContext:
         return self.services.task_events.subscribe(
             user_id,
             parent_id,
-            on_overflow=lambda: self.close_soon(CLOSE_TRY_AGAIN_LATER, "Too far behind"),
+            on_behind=lambda: self.close_soon(CLOSE_TRY_AGAIN_LATER, "Too far behind"),
         )
 
     def release(self) -> None:
