@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import ARRAY, Text, bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,8 @@ _PENDING = "taskql.pending_task_changes"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+
+T = TypeVar("T")
 
 ChangeKind = Literal["CREATED", "UPDATED", "DELETED"]
 _KIND_CODES: dict[str, ChangeKind] = {"C": "CREATED", "U": "UPDATED", "D": "DELETED"}
@@ -183,6 +185,32 @@ class TaskEventHub:
         self.max_queued = max_queued
         self.reads = asyncio.Semaphore(max_concurrent_reads)
         self._by_user: dict[int, set[TaskSubscriber]] = {}
+        self._reading: dict[tuple[int, TaskChange], asyncio.Future[Any]] = {}
+
+    async def read_once(
+        self, user_id: int, change: TaskChange, read: Callable[[], Awaitable[T]]
+    ) -> T:
+        """`read()` for `user_id`'s subscribers of `change`, run once for those that ask
+        while it runs: a user's sockets on this process then cost one read per change,
+        not one each. The key holds the subscriber's user id, and `read` reads as that
+        user, so a read is only ever shared within one user."""
+        key = (user_id, change)
+        running = self._reading.get(key)
+        if running is not None:
+            return cast("T", await asyncio.shield(running))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._reading[key] = future
+        try:
+            value = await read()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: those who wait get it too
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._reading[key]
 
     def subscribe(
         self, user_id: int, parent_id: int | None, *, on_behind: Callable[[], None]

@@ -1,8 +1,10 @@
 """`taskEvents`: the viewer's committed task changes, as they happen (WebSocket only).
 
 Changes come from the process's TaskEventHub (`db/events.py`), which holds only the
-subscriber's own user's changes. For each one the task is read afresh, through
-loaders scoped to the subscriber, on a read connection taken for that read alone
+subscriber's own user's changes. For each one the task is read afresh, as the
+subscriber's user (once for all of that user's subscribers on this process that
+ask at the same moment, `TaskEventHub.read_once`), on a read connection taken for
+that read alone
 (an idle subscription holds none, nor does an event on its way to the socket): a
 change whose task is gone by then is dropped, unless it is the DELETED one. The
 event's selection then runs on fresh loaders that already hold the task, and open
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 import strawberry
 
@@ -63,7 +66,9 @@ async def _task_events(
             row: TaskRow | None = None
             if change.kind != "DELETED":
                 try:
-                    row = await _read_task(context, user_id, change.task_id)
+                    row = await services.task_events.read_once(
+                        user_id, change, partial(_read_task, context, user_id, change.task_id)
+                    )
                 except Exception as error:
                     if not database_unavailable(error):
                         raise
