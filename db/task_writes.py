@@ -128,9 +128,12 @@ async def delete_task(session: AsyncSession, *, owner_id: int, task_id: int) -> 
     """Delete the task with its subtasks, and their tags; False when there is no such task.
 
     The subtree is read first (the foreign key's cascade would delete it unseen), so
-    that each deleted task is announced: DELETED for each, the task first.
+    that each deleted task is announced: DELETED for each, the task first. The
+    owner's lock (`lock_owner_tasks`) keeps a concurrent delete or move from
+    changing the subtree between that read and the delete.
     """
     now = utcnow()
+    await lock_owner_tasks(session, owner_id=owner_id)
     subtree = (
         select(Task.id, Task.parent_id)
         .where(Task.owner_id == owner_id, Task.id == task_id)
