@@ -29,6 +29,7 @@ from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from typing import Any, cast
 
+from graphql import DocumentNode
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import (
@@ -44,7 +45,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
-    ErrorMessage,
     Message,
     SubscribeMessage,
 )
@@ -55,7 +55,6 @@ from strawberry.utils.aio import aclosing
 from auth.context import (
     RequestContext,
     Viewer,
-    bearer_token,
     log_auth_failure,
     services_of,
     session_is_live,
@@ -70,6 +69,7 @@ from schema.limits import chosen_operation, parse_document
 from settings import Settings
 from web.graphql import DocumentResolver
 from web.responses import decode_json, encode_json
+from web.socket_messages import access_token, error_message, malformed
 from web.sockets import (
     CLOSE_FORBIDDEN,
     CLOSE_TOO_BIG,
@@ -84,58 +84,6 @@ logger = logging.getLogger("taskql.websocket")
 
 LISTENER_WAIT_SECONDS = 2.0
 """How long a `connection_init` waits for a reconnecting event listener before 1013."""
-
-
-def _authorization(params: Mapping[str, object]) -> str | None:
-    for key, value in params.items():
-        if key.lower() == "authorization":
-            if not isinstance(value, str):
-                raise InvalidToken("invalid")
-            return value
-    return None
-
-
-def _error_message(operation_id: str, formatted: dict[str, Any]) -> ErrorMessage:
-    return {"id": operation_id, "type": "error", "payload": [cast("Any", formatted)]}
-
-
-def _bearer_token(params: Mapping[str, object]) -> str:
-    token = bearer_token(_authorization(params))
-    if token is None:
-        raise InvalidToken("missing")
-    return token
-
-
-def _optional(message: Mapping[str, object], key: str, kind: type) -> bool:
-    value = message.get(key)
-    return value is None or isinstance(value, kind)
-
-
-def _valid_subscribe_payload(payload: object) -> bool:
-    return (
-        isinstance(payload, dict)
-        and isinstance(payload.get("query"), str)
-        and _optional(payload, "variables", dict)
-        and _optional(payload, "operationName", str)
-        and _optional(payload, "extensions", dict)
-    )
-
-
-def malformed(message: object) -> str | None:
-    """Why a message breaks graphql-transport-ws (as graphql-ws checks it), or None."""
-    if not isinstance(message, dict):
-        return "A message is a JSON object"
-    kind = message.get("type")
-    if kind in {"connection_init", "ping", "pong"}:
-        return None if _optional(message, "payload", dict) else f"Invalid {kind} payload"
-    problem = None
-    if kind not in {"subscribe", "complete"}:
-        problem = f"Unknown message type: {kind!r}"
-    elif not isinstance(message.get("id"), str) or not message["id"]:
-        problem = f"A {kind} message needs an id"
-    elif kind == "subscribe" and not _valid_subscribe_payload(message.get("payload")):
-        problem = "Invalid subscribe payload"
-    return problem
 
 
 class TaskqlWebSocketAdapter(ASGIWebSocketAdapter):
@@ -215,7 +163,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
             and len(self.operations) >= self.settings.ws_max_subscriptions_per_socket
         ):
             refusal = format_domain_error(RateLimited(retry_after=1))
-            await self.send_message(_error_message(message["id"], refusal))
+            await self.send_message(error_message(message["id"], refusal))
             return
         if self.connection_acknowledged and message["id"] not in self.operations:
             self._extensions[message["id"]] = message["payload"].get("extensions")
@@ -226,9 +174,10 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
         return None  # every error before execution is an `error` on its id (contract)
 
     def _operation_type(self, operation: Operation[SocketContext, None]) -> str:
+        """The operation's type, from the (cached) parse the schema will reuse."""
         document = parse_document(operation.query, self.settings.max_tokens)
-        if not isinstance(document, Exception) and hasattr(document, "definitions"):
-            definition = chosen_operation(document, operation.operation_name)  # type: ignore[arg-type]
+        if isinstance(document, DocumentNode):
+            definition = chosen_operation(document, operation.operation_name)
             if definition is not None:
                 return definition.operation.value
         return OperationType.QUERY.value
@@ -256,7 +205,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
             query = await self.view.resolve_document(operation.query, extensions)
         except TaskqlError as error:  # outside the allow-list (TRUSTED_DOCUMENTS_PATH)
             await operation.send_operation_message(
-                _error_message(operation.id, format_domain_error(error))
+                error_message(operation.id, format_domain_error(error))
             )
             return
         operation.query = query or ""
@@ -301,7 +250,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
         else:
             formatted = format_domain_error(domain_error)
         with contextlib.suppress(WebSocketDisconnected):
-            await operation.send_operation_message(_error_message(operation.id, formatted))
+            await operation.send_operation_message(error_message(operation.id, formatted))
 
     async def shutdown(self) -> None:
         if self._keepalive is not None:
@@ -360,7 +309,7 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         services = context.services
         try:
             claims = services.tokens.decode(
-                _bearer_token(context.connection_params), expected=TokenType.ACCESS
+                access_token(context.connection_params), expected=TokenType.ACCESS
             )
         except InvalidToken as error:
             log_auth_failure(
@@ -397,4 +346,4 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         return unset
 
 
-__all__ = ["TaskqlWebSocketView", "malformed"]
+__all__ = ["TaskqlWebSocketView"]
