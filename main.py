@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import WebSocketRoute
 
 from auth.client_address import ClientAddresses
 from auth.context import Services
@@ -23,21 +23,33 @@ from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
 from auth.tokens import TokenCodec
 from db import migrate
-from db.engine import autocommit_engine, create_engine, create_session_factory, driver_dsn
-from db.events import TASK_EVENT_SINK, TASK_EVENTS_CHANNEL, TaskEventHub
-from db.listener import NotificationListener
-from db.sessions import SESSIONS_ENDED_CHANNEL
+from db.engine import (
+    autocommit_engine,
+    create_engine,
+    create_session_factory,
+    database_breaker,
+)
 from schema import build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
 from web.edge import TaskqlApp
 from web.graphiql import graphiql_assets_router, render_graphiql
-from web.graphql import PATH, graphql_router
+from web.graphql import graphql_router
+from web.live_updates import LiveUpdates
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
-from web.sockets import SocketRegistry
-from web.websocket import TaskqlWebSocketView
+from web.responses import EXCEPTION_HANDLERS
+from web.tracing import (
+    asgi_middleware_options,
+    instrument_engine,
+    operation_tracer,
+    tracer_provider_from_environment,
+    tracing_requested,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("taskql")
 
@@ -59,17 +71,15 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    configure_logging(settings)
+def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The app; `tracer_provider` traces it (by default one from the OTEL_* variables, when
+    they ask for traces: `web/tracing.py`; none otherwise, and then tracing costs nothing)."""
+    owns_tracer_provider = tracer_provider is None and tracing_requested()
+    if owns_tracer_provider:
+        tracer_provider = tracer_provider_from_environment()
+    configure_logging(settings, with_trace_ids=tracer_provider is not None)
     persisted_queries = PersistedQueries.from_settings(settings)
-    sockets = SocketRegistry(max_per_user=settings.ws_max_sockets_per_user)
-    listener = (
-        None
-        if settings.uses_sqlite
-        else NotificationListener(
-            driver_dsn(settings), connect_timeout=settings.db_connect_timeout_seconds
-        )
-    )
+    live_updates = LiveUpdates(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,24 +88,14 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.applies_migrations_at_start:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         engine = create_engine(settings)
+        breaker = database_breaker(engine, settings)
+        if tracer_provider is not None:
+            instrument_engine(engine, tracer_provider)
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
-        live_sessions.on_session_ended(sockets.close_ended)
-        task_events = TaskEventHub(
-            max_queued=settings.ws_max_queued_events,
-            max_concurrent_reads=settings.max_concurrent_queries,
-        )
         session_factory = create_session_factory(engine)
-        listening = None
-        if listener is None:  # SQLite, one process: events go out right after each commit
-            session_factory.configure(info={TASK_EVENT_SINK: task_events.publish})
-        else:
-            listener.on(SESSIONS_ENDED_CHANNEL, live_sessions.forget_payload)
-            listener.on(TASK_EVENTS_CHANNEL, task_events.publish_payload)
-            listener.on_state(live_sessions.set_listening)
-            listener.on_state(sockets.listener_state)
-            listening = asyncio.create_task(listener.run(), name="taskql-listener")
+        task_events = live_updates.start(live_sessions, session_factory)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -114,14 +114,15 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
-            if listening is not None:
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
+            await live_updates.stop()
+            if breaker is not None:
+                await breaker.close()
             passwords.close()
             await persisted_queries.close()
             await engine.dispose()
             metrics.release_pool(settings)
+            if owns_tracer_provider and tracer_provider is not None:
+                tracer_provider.shutdown()  # exports what is still queued
 
     app = TaskqlApp(
         title="taskql",
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         middleware=transport_guards(settings),
+        exception_handlers=EXCEPTION_HANDLERS,
         # FastAPI's OpenTelemetry has nothing to report to (taskql installs no SDK); off,
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -140,34 +142,41 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
+        tracer=operation_tracer(tracer_provider),
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
-    app.router.routes.append(
-        WebSocketRoute(
-            PATH,
-            TaskqlWebSocketView(
-                schema,
-                settings,
-                registry=sockets,
-                listener=listener,
-                resolve_document=persisted_queries.resolve,
-            ),
-        )
-    )
+    app.router.routes.append(live_updates.route(schema, persisted_queries.resolve))
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
+
+        # Outermost, around every other middleware, so the request span covers them all.
+        app.add_middleware(OpenTelemetryMiddleware, **asgi_middleware_options(tracer_provider))
     return app
+
+
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 6
+"""zlib's default: on taskql's JSON it compresses as well as Starlette's default 9, for less CPU."""
 
 
 def transport_guards(settings: Settings) -> list[Middleware]:
     """The middleware every request passes, outermost first.
 
-    CORS wraps the transport limits so that a browser can read their 413 and 431 refusals.
+    Compression is outermost, the last thing done to every answer (refusals included):
+    gzip when the client accepts it and the body is 1 KiB or more, with `Vary:
+    Accept-Encoding`; it leaves WebSockets, event streams and bodies that already carry a
+    `Content-Encoding` (GraphiQL's precompressed assets) alone. CORS wraps the transport
+    limits so that a browser can read their 413 and 431 refusals.
     """
-    guards = [Middleware(ResponseHeadersMiddleware)]
+    guards = [
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL),
+        Middleware(ResponseHeadersMiddleware),
+    ]
     if "*" not in settings.trusted_hosts:
         guards.append(Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts))
     if settings.cors_origins:

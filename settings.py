@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     db_pool_pre_ping_idle_seconds: Annotated[float, Field(ge=0)] = 1.0
     max_concurrent_queries: PositiveInt = 10
     session_cache_seconds: Annotated[float, Field(ge=0)] = 5.0
-    db_connect_timeout_seconds: PositiveFloat = 5.0
+    db_connect_timeout_seconds: PositiveFloat = 2.0
+    db_command_timeout_seconds: PositiveFloat = 5.0
+    db_probe_interval_seconds: PositiveFloat = 0.5
     db_statement_timeout_ms: PositiveInt = 10_000
     auto_migrate: bool | None = None
 
@@ -151,6 +153,16 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be at least 32 bytes")
         if self.jwt_secret is None and self.app_env is AppEnv.PRODUCTION:
             raise ValueError("JWT_SECRET is required when APP_ENV=production")
+        deadlines = self.db_connect_timeout_seconds + self.db_command_timeout_seconds
+        if deadlines >= self.request_timeout_seconds and not self.uses_sqlite:
+            # Allowed (a test may want the request's own limit to strike first), but then
+            # the request times out before the database's deadlines can tell why.
+            logger.warning(
+                "DB_CONNECT_TIMEOUT_SECONDS + DB_COMMAND_TIMEOUT_SECONDS (%.1fs) is not under "
+                "REQUEST_TIMEOUT_SECONDS (%.1fs)",
+                deadlines,
+                self.request_timeout_seconds,
+            )
         return self
 
     @property

@@ -7,6 +7,7 @@ is exactly HS256, so `alg: none`, HS512 and public-key confusion all fail.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ from settings import Settings
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "type", "iat", "exp", "jti", "iss", "aud", "sid"]
 VERIFIED_TOKENS_CACHED = 4096
+MAX_USER_ID = 2**63 - 1
+"""Ids are signed 64-bit integers in both databases; a larger `sub` names nobody."""
+_OPAQUE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What `sid` and `jti` hold: the uuids taskql issues (text that the databases store as is)."""
 
 
 class TokenType(StrEnum):
@@ -113,7 +118,13 @@ class TokenCodec:
         return claims
 
     def _verify(self, token: str) -> TokenClaims:
-        """Signature and every time-independent claim. Raises, so failures are never cached."""
+        """Signature and every time-independent claim. Raises, so failures are never cached.
+
+        A JWT is ASCII (base64url and dots); anything else, a lone surrogate included, is
+        refused before PyJWT would try to encode it.
+        """
+        if not token.isascii():
+            raise InvalidToken("invalid")
         try:
             payload = jwt.decode(
                 token,
@@ -127,7 +138,7 @@ class TokenCodec:
         except jwt.PyJWTError:
             raise InvalidToken("invalid") from None
         try:
-            return TokenClaims(
+            claims = TokenClaims(
                 user_id=int(payload["sub"]),
                 session_id=str(payload["sid"]),
                 jti=str(payload["jti"]),
@@ -136,6 +147,14 @@ class TokenCodec:
             )
         except (ValueError, TypeError, OverflowError, OSError):
             raise InvalidToken("invalid") from None
+        if not (
+            0 < claims.user_id <= MAX_USER_ID
+            and str(claims.user_id) == payload["sub"]
+            and _OPAQUE_ID.fullmatch(claims.session_id)
+            and _OPAQUE_ID.fullmatch(claims.jti)
+        ):
+            raise InvalidToken("invalid")
+        return claims
 
     def _encode(
         self,

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.breaker import DatabaseBreaker, GuardedQueuePool, asyncpg_probe, guard_engine
+from db.commits import RecordedSession, record_commits
 from settings import Settings
 
 _IDLE_SINCE = "taskql_idle_since"
@@ -21,6 +23,9 @@ _IDLE_SINCE = "taskql_idle_since"
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine that survives a restarted database: pre-ping, recycle and bounded waits.
+
+    On PostgreSQL every connection attempt and statement has a client-side deadline,
+    and the pool sits behind a circuit breaker (`db/breaker.py`, `guard_engine`).
 
     Parameters are user data (titles, emails, password hashes), so errors and
     echo logs never show them.
@@ -32,6 +37,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={"timeout": settings.db_connect_timeout_seconds},
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        record_commits(engine, connection_failure=lost_connection)
         return engine
     engine = create_async_engine(
         settings.database_url,
@@ -40,8 +46,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
+        poolclass=GuardedQueuePool,  # db/breaker.py: fails fast while the database is away
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
+            # A deadline on every statement, PostgreSQL's reply or not (a partition).
+            "command_timeout": settings.db_command_timeout_seconds,
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "taskql",
@@ -50,6 +59,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     if settings.db_pool_pre_ping:
         ping_idle_connections(engine, idle_seconds=settings.db_pool_pre_ping_idle_seconds)
+    record_commits(engine, connection_failure=lost_connection)
     return engine
 
 
@@ -103,13 +113,34 @@ def lost_connection(error: BaseException) -> bool:
     )
 
 
+def database_breaker(engine: AsyncEngine, settings: Settings) -> DatabaseBreaker | None:
+    """PostgreSQL's circuit breaker, in front of `engine`'s pool; None for SQLite (local)."""
+    if settings.uses_sqlite:
+        return None
+    timeout = settings.db_connect_timeout_seconds
+    breaker = DatabaseBreaker(
+        asyncpg_probe(driver_dsn(settings), timeout_seconds=timeout),
+        interval_seconds=settings.db_probe_interval_seconds,
+        timeout_seconds=timeout,
+    )
+    guard_engine(engine, breaker, connection_failure=lost_connection)
+    return breaker
+
+
 def driver_dsn(settings: Settings) -> str:
     """The PostgreSQL URL as asyncpg itself takes it, for connections outside the pool."""
     url = make_url(settings.database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's own lower() folds ASCII only; `ilike` (search) compiles to lower() LIKE
+    # lower(), so Python's Unicode lower() keeps search case-insensitive as on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -124,10 +155,16 @@ def create_session_factory(
 
     Queries use autocommit sessions: under READ COMMITTED every statement already
     sees its own snapshot, so a transaction around reads only adds the BEGIN and
-    ROLLBACK round trips. Mutations use transactional sessions.
+    ROLLBACK round trips. Mutations use transactional sessions, which report each
+    confirmed commit (`db/commits.py`).
     """
-    bind = autocommit_engine(engine) if autocommit else engine
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+    if autocommit:
+        return async_sessionmaker(
+            autocommit_engine(engine), expire_on_commit=False, autoflush=False
+        )
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=RecordedSession
+    )
 
 
 def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:

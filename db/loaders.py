@@ -6,14 +6,23 @@ pass that id to every query: a key can only ever name the user's own rows.
 Batches of different loaders are dispatched concurrently, but a connection runs one
 statement at a time, so every query here waits for the request's lock (which also
 makes opening the connection, on first use, happen once).
+
+graphql-core cancels a field's pending siblings when a non-null error nulls their
+parent. Cancelling must neither reach a loaded key's future, which every field asking
+for that key shares (each caller waits behind `asyncio.shield`), nor interrupt a
+statement: on PostgreSQL an interrupted statement leaves the request's connection
+refusing every later one. A page or count read outside a loader runs to its end in a
+task of its own, and only then is its cancelled caller told (unless the whole request
+is being cancelled: its time limit is not held up).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Hashable, Sequence
 from functools import cached_property
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -32,6 +41,47 @@ from db.tasks import (
 from db.users import UserRow, users_by_ids
 
 SubtaskPageKey = tuple[int, PageRequest]
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+T = TypeVar("T")
+
+
+def _retrieve_outcome(future: asyncio.Future[Any]) -> None:
+    """Mark a failure as seen: its callers may all have been cancelled meanwhile."""
+    if not future.cancelled():
+        future.exception()
+
+
+class SharedLoader(DataLoader[Key, Value]):
+    """A DataLoader whose callers each wait behind a shield of the key's shared future."""
+
+    def load(self, key: Key) -> asyncio.Future[Value]:
+        return asyncio.shield(super().load(key))
+
+    def do_resolve_reject(self, key: Key, future: asyncio.Future[Value]) -> None:
+        future.add_done_callback(_retrieve_outcome)
+        super().do_resolve_reject(key, future)
+
+
+async def run_to_completion(reads: Reads, read: Awaitable[T]) -> T:
+    """`read` under the statement lock; a field cancelled by graphql-core is told only once
+    the statement has ended. When the whole request is being cancelled (its time limit),
+    the statement is cancelled with it, at once."""
+
+    async def locked() -> T:
+        async with reads.statements:
+            return await read
+
+    statement = asyncio.ensure_future(locked())
+    statement.add_done_callback(_retrieve_outcome)
+    try:
+        return await asyncio.shield(statement)
+    except asyncio.CancelledError:
+        if reads.ending():
+            statement.cancel()
+        else:
+            await asyncio.wait([statement])
+        raise
 
 
 class Loaders:
@@ -42,16 +92,16 @@ class Loaders:
 
     def __init__(self, reads: Reads) -> None:
         self._reads = reads
-        self._lock = asyncio.Lock()
+        self._lock = reads.statements
         self._by_user: dict[int, UserLoaders] = {}
 
     @cached_property
-    def user_by_id(self) -> DataLoader[int, UserRow | None]:
+    def user_by_id(self) -> SharedLoader[int, UserRow | None]:
         async def load_users(ids: Sequence[int]) -> list[UserRow | None]:
             async with self._lock:
                 return await users_by_ids(self._reads, ids)
 
-        return DataLoader(load_users)
+        return SharedLoader(load_users)
 
     def for_user(self, user_id: int) -> UserLoaders:
         """The loaders of one user's tasks, made once per request."""
@@ -70,23 +120,23 @@ class UserLoaders:
         self.user_id = user_id
 
     @cached_property
-    def task_by_id(self) -> DataLoader[int, TaskRow | None]:
+    def task_by_id(self) -> SharedLoader[int, TaskRow | None]:
         async def load_tasks(ids: Sequence[int]) -> list[TaskRow | None]:
             async with self.lock:
                 return await tasks_by_ids(self.reads, owner_id=self.user_id, ids=ids)
 
-        return DataLoader(load_tasks)
+        return SharedLoader(load_tasks)
 
     @cached_property
-    def tags_by_task(self) -> DataLoader[int, list[str]]:
+    def tags_by_task(self) -> SharedLoader[int, list[str]]:
         async def load_tags(task_ids: Sequence[int]) -> list[list[str]]:
             async with self.lock:
                 return await tags_by_task_ids(self.reads, owner_id=self.user_id, task_ids=task_ids)
 
-        return DataLoader(load_tags)
+        return SharedLoader(load_tags)
 
     @cached_property
-    def subtask_page(self) -> DataLoader[SubtaskPageKey, Page[TaskRow]]:
+    def subtask_page(self) -> SharedLoader[SubtaskPageKey, Page[TaskRow]]:
         async def load_subtask_pages(keys: Sequence[SubtaskPageKey]) -> list[Page[TaskRow]]:
             parents_by_request: defaultdict[PageRequest, list[int]] = defaultdict(list)
             for parent_id, request in keys:
@@ -103,25 +153,26 @@ class UserLoaders:
                 )
             return [pages[key] for key in keys]
 
-        return DataLoader(load_subtask_pages)
+        return SharedLoader(load_subtask_pages)
 
     @cached_property
-    def subtask_count(self) -> DataLoader[int, int]:
+    def subtask_count(self) -> SharedLoader[int, int]:
         async def load_subtask_counts(parent_ids: Sequence[int]) -> list[int]:
             async with self.lock:
                 return await subtask_counts(
                     self.reads, owner_id=self.user_id, parent_ids=parent_ids
                 )
 
-        return DataLoader(load_subtask_counts)
+        return SharedLoader(load_subtask_counts)
 
     async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
         """A top-level connection's page: its own query, so there is nothing to batch."""
-        async with self.lock:
-            return await task_page(
-                self.reads, owner_id=self.user_id, task_filter=task_filter, request=request
-            )
+        return await run_to_completion(
+            self.reads,
+            task_page(self.reads, owner_id=self.user_id, task_filter=task_filter, request=request),
+        )
 
     async def task_count(self, task_filter: TaskFilter) -> int:
-        async with self.lock:
-            return await count_tasks(self.reads, owner_id=self.user_id, task_filter=task_filter)
+        return await run_to_completion(
+            self.reads, count_tasks(self.reads, owner_id=self.user_id, task_filter=task_filter)
+        )

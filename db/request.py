@@ -15,15 +15,22 @@ remembered, `{ __typename }`) pays for nothing at all.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 
 class Reads(Protocol):
-    """Where reads run: `connection()` opens (once) and returns the request's connection."""
+    """Where reads run: `connection()` opens (once) and returns the request's connection;
+    `statements` is held around each statement, as a connection runs one at a time;
+    `ending()` says the request is being cancelled (timed out, client gone)."""
+
+    statements: asyncio.Lock
 
     async def connection(self) -> AsyncConnection: ...
+
+    def ending(self) -> bool: ...
 
 
 class RequestDatabase:
@@ -43,6 +50,8 @@ class RequestDatabase:
         self._session: AsyncSession | None = None
         self._connection: AsyncConnection | None = None
         self._closed = False
+        self.statements = asyncio.Lock()
+        self._owner = asyncio.current_task()
 
     @property
     def session(self) -> AsyncSession:
@@ -53,20 +62,46 @@ class RequestDatabase:
 
     async def connection(self) -> AsyncConnection:
         if self._read_engine is None:
-            return await self.session.connection()
+            session = self.session
+            connection = await session.connection()
+            if self._closed:  # the request ended while this waited: give it back
+                await session.close()
+                self._refuse_if_closed()
+            return connection
         if self._connection is None:
             self._refuse_if_closed()
-            self._connection = await self._read_engine.connect()
+            connection = await self._read_engine.connect()
+            if self._closed:  # the request ended while this connected: give it back
+                await connection.close()
+                self._refuse_if_closed()
+            self._connection = connection
         return self._connection
 
     def _refuse_if_closed(self) -> None:
-        """A dataloader batch still running after its request ended (timed out, say) must
-        not take a pooled connection that nothing would return."""
+        """A dataloader batch still running after its request ended (timed out, or its
+        fields cancelled because a sibling failed) must not take a pooled connection that
+        nothing would return, even one it was already waiting for when `close` ran."""
         if self._closed:
             raise RuntimeError("the request's database access has been closed")
 
+    def ending(self) -> bool:
+        """Whether the request this belongs to is being cancelled: then nothing waits for
+        a statement to end (the time limit, or a client that went away, comes first)."""
+        owner = self._owner
+        return owner is not None and owner.cancelling() > 0
+
     async def close(self) -> None:
+        """End both, once the statement running (a dataloader batch that outlived its
+        fields, say) has ended: a connection is never handed back mid-statement. A
+        request being cancelled closes at once, as its statements are cancelled too."""
         self._closed = True
+        if self.ending():
+            await self._close()
+            return
+        async with self.statements:
+            await self._close()
+
+    async def _close(self) -> None:
         connection, self._connection = self._connection, None
         session, self._session = self._session, None
         try:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.events import TaskChange, announce_task_changes
 from db.models import Task, TaskTag, User
@@ -51,7 +51,11 @@ async def lock_owner_tasks(reads: Reads, *, owner_id: int) -> None:
     UPDATE makes this transaction that writer now, so its later reads see every
     committed move.
     """
-    connection = await reads.connection()  # a mutation's: its session's transaction
+    # A mutation's connection: its session's transaction.
+    await _lock_owner(await reads.connection(), owner_id=owner_id)
+
+
+async def _lock_owner(connection: AsyncConnection, *, owner_id: int) -> None:
     if connection.dialect.name == "postgresql":
         await connection.execute(select(User.id).where(User.id == owner_id).with_for_update())
     else:
@@ -129,11 +133,11 @@ async def delete_task(session: AsyncSession, *, owner_id: int, task_id: int) -> 
 
     The subtree is read first (the foreign key's cascade would delete it unseen), so
     that each deleted task is announced: DELETED for each, the task first. The
-    owner's lock (`lock_owner_tasks`) keeps a concurrent delete or move from
+    owner's lock (as `lock_owner_tasks` takes it) keeps a concurrent delete or move from
     changing the subtree between that read and the delete.
     """
     now = utcnow()
-    await lock_owner_tasks(session, owner_id=owner_id)
+    await _lock_owner(await session.connection(), owner_id=owner_id)
     subtree = (
         select(Task.id, Task.parent_id)
         .where(Task.owner_id == owner_id, Task.id == task_id)

@@ -14,6 +14,9 @@ class Node:
 
 
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
+MAX_PK = 2**63 - 1
+"""The largest key either database stores (a signed 64-bit integer): a larger one names
+nothing, and would overflow the drivers' integer parameters."""
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
@@ -30,6 +33,6 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
         number = int(pk)
     except (ValueError, binascii.Error, UnicodeError):
         return None
-    if not type_name or number <= 0 or str(number) != pk:
+    if not type_name or not 0 < number <= MAX_PK or str(number) != pk:
         return None
     return type_name, number

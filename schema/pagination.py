@@ -12,15 +12,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import strawberry
 
-from db.pagination import Ordering, PageRequest, Position, SortValue
+from db.pagination import Ordering, PageRequest, Position, SortField, SortValue
 from errors import BadUserInput
+from resolvers.text import is_storable_text
 from schema.execution import PURE
+from schema.node import MAX_PK
 from settings import Settings
 
 T = TypeVar("T")
@@ -38,6 +40,7 @@ def given(value: T | None) -> T | None:
 
 MAC_BYTES = 12
 INVALID_CURSOR = "Invalid cursor."
+SMALLINT_MIN, SMALLINT_MAX = -(2**15), 2**15 - 1  # the priority column
 
 
 @lru_cache(maxsize=4096)
@@ -48,10 +51,11 @@ def _viewer_key(secret: str, user_id: int) -> bytes:
 class CursorCodec:
     """Encodes and verifies the cursors of one viewer's connections in one ordering."""
 
-    __slots__ = ("_key", "_prefix")
+    __slots__ = ("_field", "_key", "_prefix")
 
     def __init__(self, *, secret: str, user_id: int, ordering: Ordering) -> None:
         self._key = _viewer_key(secret, user_id)
+        self._field = ordering.field
         self._prefix = f"{ordering.field.value}|{'d' if ordering.descending else 'a'}|"
 
     def encode(self, position: Position) -> str:
@@ -73,9 +77,12 @@ class CursorCodec:
             raise BadUserInput(INVALID_CURSOR, field=argument)
         try:
             task_id, value = text[len(self._prefix) :].split("|", 1)
-            return Position(_decode_value(value), int(task_id))
+            position = Position(_sort_value(self._field, _decode_value(value)), int(task_id))
         except ValueError:
             raise BadUserInput(INVALID_CURSOR, field=argument) from None
+        if not 0 < position.id <= MAX_PK or str(position.id) != task_id:
+            raise BadUserInput(INVALID_CURSOR, field=argument)
+        return position
 
 
 @strawberry.type(description="Where a page sits in its connection (Relay Cursor Connections).")
@@ -117,6 +124,28 @@ def _decode_value(encoded: str) -> SortValue:
     if kind == "s":
         return text
     raise ValueError("unknown sort value")
+
+
+def _sort_value(field: SortField, value: SortValue) -> SortValue:
+    """`value` as `field`'s column holds it; ValueError for anything it cannot hold.
+
+    Cursors are signed, so only a holder of the secret could make these, but a value of
+    the wrong type or range must still be refused here, never reach the database.
+    """
+    if value is None and field.nullable:
+        return None
+    if field in {SortField.CREATED_AT, SortField.UPDATED_AT, SortField.DUE_AT}:
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            try:
+                return value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("a moment out of range") from None
+    elif field is SortField.PRIORITY:
+        if isinstance(value, int) and SMALLINT_MIN <= value <= SMALLINT_MAX:
+            return value
+    elif isinstance(value, str) and is_storable_text(value):
+        return value
+    raise ValueError(f"not a {field.value} value")
 
 
 def page_request(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -62,3 +64,16 @@ async def signup(
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["signup"]
     return payload
+
+
+async def answered_within(
+    seconds: float, ask: Callable[[], Awaitable[httpx.Response]], status: int = 200
+) -> httpx.Response:
+    """Ask again until the answer has `status`, for at most `seconds` (e.g. while the
+    database breaker's probe notices that the database is back)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            response = await ask()
+            if response.status_code == status:
+                return response
+            await asyncio.sleep(0.05)

@@ -43,8 +43,11 @@ class TaskqlApp(FastAPI):
 
         `route` must be the one this app's router picks for its path (the first included
         there): a plain `Route` on a fixed path, with an async `request -> response`
-        endpoint and no middleware of its own. Other methods on its path still go the
-        whole way round, to the router's 405 or the CORS preflight answer.
+        endpoint and no middleware of its own, that answers every method itself (/graphql
+        answers those it does not serve with a JSON 405). Every method on its path is
+        served directly, through the app's middleware, so a CORS preflight still gets
+        the CORS middleware's answer, and a method the route does not list (TRACE, or
+        any name) gets the endpoint's JSON rather than FastAPI's.
         """
         if not (
             isinstance(route, Route)
@@ -61,7 +64,6 @@ class TaskqlApp(FastAPI):
             route is not None
             and scope["type"] == "http"
             and scope["path"] == route.path
-            and scope["method"] in (route.methods or ())
             and not scope.get("root_path")
             and not self.root_path
             and not self._native_telemetry.enabled()

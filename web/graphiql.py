@@ -8,11 +8,16 @@ it only links those files, so it works offline and under `script-src 'self'`.
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import hashlib
 import html
+import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 GRAPHIQL_DIST = Path(__file__).resolve().parent.parent / "clients" / "graphiql" / "dist"
 ASSETS_PATH = "/graphiql/assets"
@@ -61,16 +66,102 @@ async def render_graphiql(request: Request) -> HTMLResponse:
     return graphiql_page(endpoint=request.url.path)
 
 
-def graphiql_assets_router(dist: Path = GRAPHIQL_DIST) -> APIRouter:
-    """`GET /graphiql/assets/{name}` for the files of the bundle, and nothing else."""
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file of the bundle, read and gzipped once per process (and again if it changes)."""
+
+    body: bytes
+    gzipped: bytes
+    digest: str
+    media_type: str
+
+    def etag(self, *, gzipped: bool) -> str:
+        """A strong validator per representation: the gzipped bytes are another one."""
+        return f'"{self.digest}-gz"' if gzipped else f'"{self.digest}"'
+
+
+def _read_asset(path: Path) -> Asset:
+    body = path.read_bytes()
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type.endswith("javascript"):
+        media_type += "; charset=utf-8"
+    return Asset(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        digest=hashlib.sha256(body).hexdigest()[:32],
+        media_type=media_type,
+    )
+
+
+class AssetCache:
+    """The bundle's files in memory, each keyed by its modification time and size."""
+
+    def __init__(self, dist: Path) -> None:
+        self._dist = dist
+        self._assets: dict[str, tuple[tuple[int, int], Asset]] = {}
+
+    async def get(self, name: str) -> Asset | None:
+        """The asset called `name`; None for anything but a plain name of a bundle file."""
+        path = self._dist / name
+        if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
+            return None
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = self._assets.get(name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        asset = await asyncio.to_thread(_read_asset, path)
+        self._assets[name] = (version, asset)
+        return asset
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
+        coding, _, parameters = part.partition(";")
+        if coding.strip().lower() in {"gzip", "*"}:
+            quality = parameters.strip().removeprefix("q=").strip()
+            return quality not in {"0", "0.0", "0.00", "0.000"}
+    return False
+
+
+def _matches(if_none_match: str, etags: set[str]) -> bool:
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or not candidates.isdisjoint(etags)
+
+
+def asset_response(asset: Asset, request: Request) -> Response:
+    """The asset, gzipped when the client takes gzip; 304 when its validator still holds.
+
+    Browsers revalidate (`no-cache`) and get a 304 without a body while the file is the
+    same, so a new build is seen at once and an unchanged one costs one round trip.
+    """
+    gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    headers = {
+        "ETag": asset.etag(gzipped=gzipped),
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    validators = {asset.etag(gzipped=True), asset.etag(gzipped=False)}
+    if if_none_match is not None and _matches(if_none_match, validators):
+        return Response(status_code=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    body = asset.gzipped if gzipped else asset.body
+    return Response(body, headers=headers, media_type=asset.media_type)
+
+
+def graphiql_assets_router(dist: Path | None = None) -> APIRouter:
+    """`GET /graphiql/assets/{name}` for the files of the bundle (`GRAPHIQL_DIST` unless
+    told otherwise), and nothing else."""
     router = APIRouter()
+    assets = AssetCache(GRAPHIQL_DIST if dist is None else dist)
 
     @router.get(ASSETS_PATH + "/{name}", include_in_schema=False)
-    async def graphiql_asset(name: str) -> FileResponse:
-        path = dist / name
-        # Only plain names of files in the bundle: no traversal, no directories.
-        if "/" in name or name.startswith(".") or not path.is_file():
+    async def graphiql_asset(name: str, request: Request) -> Response:
+        asset = await assets.get(name)
+        if asset is None:
             raise HTTPException(status_code=404)
-        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+        return asset_response(asset, request)
 
     return router

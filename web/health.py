@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth.context import services_of
+from errors import ServiceUnavailable
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -27,7 +28,8 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError, TimeoutError):
+    except (SQLAlchemyError, OSError, TimeoutError, ServiceUnavailable):
+        # ServiceUnavailable: the circuit breaker is open (db/breaker.py), answered at once.
         return JSONResponse(
             {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
         )

@@ -9,6 +9,7 @@ answers the scrape. Without it, each process reports only itself.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -57,18 +58,26 @@ POOL_CAPACITY = Gauge(
     multiprocess_mode="livesum",
 )
 
+MAX_OPERATION_NAME_LENGTH = 64
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
 _known_operations: set[str] = set()
 
 
 def operation_label(name: str | None) -> str:
+    """The label of an operation name: a GraphQL name cut to 64 characters, one of at most
+    MAX_OPERATION_NAMES per process; anything else is "other", whatever a client sends."""
     if not name:
         return ANONYMOUS_OPERATION
     if name in _known_operations:
         return name
-    if len(_known_operations) >= MAX_OPERATION_NAMES:
+    label = name[:MAX_OPERATION_NAME_LENGTH]
+    if not _GRAPHQL_NAME.fullmatch(label):
         return OTHER_OPERATION
-    _known_operations.add(name)
-    return name
+    if label not in _known_operations and len(_known_operations) >= MAX_OPERATION_NAMES:
+        return OTHER_OPERATION
+    _known_operations.add(label)
+    return label
 
 
 def record_operation(

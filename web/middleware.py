@@ -10,6 +10,7 @@ from http import HTTPStatus
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.graphql_request import preferred_media_type
 from web.responses import Refusal, RequestRefused, refusal_response
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -95,7 +96,12 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if len(headers.get(b"authorization", b"")) > self.max_authorization_bytes:
+        # Every Authorization line counts: several lines make one field (RFC 9110), and
+        # `dict` would keep only the last while the authenticator reads the first.
+        authorization_bytes = sum(
+            len(value) for name, value in scope["headers"] if name == b"authorization"
+        )
+        if authorization_bytes > self.max_authorization_bytes:
             await self._refuse(
                 scope,
                 receive,
@@ -139,7 +145,11 @@ class RequestLimitsMiddleware:
         scope: Scope, receive: Receive, send: Send, status: int, message: str, setting: str
     ) -> None:
         refusal = Refusal(RequestRefused(message, limit=setting), status, {"Connection": "close"})
-        await refusal_response(refusal)(scope, receive, send)
+        # Refused before parsing, yet in the media type the client negotiated, as every
+        # other pre-execution refusal (GraphQL over HTTP: graphql-response+json with 4xx).
+        accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1") or None
+        media_type = preferred_media_type(accept)
+        await refusal_response(refusal, media_type=media_type)(scope, receive, send)
 
 
 def _replay(body: bytes, pending: Message | None, receive: Receive) -> Receive:

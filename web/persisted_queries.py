@@ -49,8 +49,14 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 MEMORY_STORE_MAX_BYTES = 4 * 1024 * 1024
 
 
-def sha256_hex(document: str) -> str:
-    return hashlib.sha256(document.encode()).hexdigest()
+def sha256_hex(document: str) -> str | None:
+    """The hex SHA-256 of the document's UTF-8; None for text UTF-8 cannot hold (a lone
+    surrogate, which JSON can carry): no hash is that document's, and it cannot parse."""
+    try:
+        encoded = document.encode()
+    except UnicodeEncodeError:
+        return None
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class PersistedQueryStore(Protocol):
@@ -219,8 +225,8 @@ class PersistedQueries:
             return False
         return isinstance(parse_document(query, self._max_tokens), DocumentNode)
 
-    def _require_trusted(self, sha256_hash: str) -> None:
-        if self._trusted is not None and sha256_hash not in self._trusted:
+    def _require_trusted(self, sha256_hash: str | None) -> None:
+        if self._trusted is not None and (sha256_hash is None or sha256_hash not in self._trusted):
             raise Forbidden("Only trusted documents run on this server.")
 
 

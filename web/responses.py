@@ -14,10 +14,12 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
-from errors import TaskqlError
-from schema.errors import format_domain_error
+from errors import NotFound, TaskqlError
+from schema.errors import format_domain_error, format_unexpected_error
 
 JSON_MEDIA_TYPE = "application/json"
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
@@ -104,3 +106,30 @@ def refusal_response(refusal: Refusal, *, media_type: str = JSON_MEDIA_TYPE) -> 
         media_type=media_type,
         headers=refusal.headers,
     )
+
+
+async def http_error_response(_request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (an unknown path, a wrong method on /healthz) as coded
+    JSON `errors`, like every other answer, rather than FastAPI's `{"detail": ...}`."""
+    assert isinstance(error, HTTPException)  # registered for HTTPException only
+    status = HTTPStatus(error.status_code)
+    domain_error: TaskqlError = (
+        NotFound() if status is HTTPStatus.NOT_FOUND else RequestRefused(f"{status.phrase}.")
+    )
+    return refusal_response(Refusal(domain_error, status, error.headers))
+
+
+async def unexpected_error_response(request: Request, _error: Exception) -> Response:
+    """The app's last resort, for an exception no layer turned into an answer: the
+    contract's INTERNAL_SERVER_ERROR as JSON with the request id, not Starlette's plain
+    text (ServerErrorMiddleware still re-raises it, so the server logs it)."""
+    request_id = getattr(request.state, "request_id", "")
+    return json_response(
+        {"errors": [format_unexpected_error(request_id)]}, HTTPStatus.INTERNAL_SERVER_ERROR
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_error_response,
+    Exception: unexpected_error_response,
+}
