@@ -42,7 +42,8 @@ class NotificationListener:
     async def wait_listening(self, seconds: float) -> bool:
         """Whether the listener is (or within `seconds` becomes) connected."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._listening.wait()
         return self.listening
 
     def on(self, channel: str, handler: NotificationHandler) -> None:
@@ -82,13 +83,7 @@ class NotificationListener:
                     await connection.add_listener(channel, partial(_dispatch, handler))
                 self._set_state(True)
                 while not lost.is_set():
-                    # A connection that died silently (no FIN) is noticed here.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=KEEPALIVE_SECONDS)
-                    if not lost.is_set():
-                        await asyncio.wait_for(
-                            connection.fetchval("SELECT 1"), self._connect_timeout
-                        )
+                    await self._keep_alive(connection, lost)
                 logger.warning("listener lost its connection; reconnecting")
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 logger.warning("listener failed (%s); reconnecting", type(error).__name__)
@@ -96,7 +91,22 @@ class NotificationListener:
                 if self.listening:
                     self._set_state(False)
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(connection.close(), timeout=self._connect_timeout)
+                    async with asyncio.timeout(self._connect_timeout):
+                        await connection.close()
+
+    async def _keep_alive(self, connection: Any, lost: asyncio.Event) -> None:
+        """Wait for the connection's loss, and notice one that died silently (no FIN).
+
+        `asyncio.timeout`, not `wait_for`: Python 3.11's `wait_for` can swallow a
+        cancellation that arrives as its awaitable finishes, and the listener would
+        then never stop.
+        """
+        try:
+            async with asyncio.timeout(KEEPALIVE_SECONDS):
+                await lost.wait()
+        except TimeoutError:
+            async with asyncio.timeout(self._connect_timeout):
+                await connection.fetchval("SELECT 1")
 
 
 def _dispatch(
