@@ -3,12 +3,14 @@
 taskql serve [--host H] [--port P] [--workers N] [--reload]
 taskql migrate [upgrade|downgrade] [REVISION]
 taskql export-schema [--check]
+taskql promote EMAIL | taskql demote EMAIL
 taskql test [PYTEST_ARGS...]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -71,6 +73,41 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _set_role(database_url: str, email: str, role: str) -> int | None:
+    from db.admin import set_role_by_email  # noqa: PLC0415
+    from db.engine import create_engine, create_session_factory  # noqa: PLC0415
+    from settings import load_settings  # noqa: PLC0415
+
+    engine = create_engine(load_settings(database_url=database_url))
+    try:
+        async with create_session_factory(engine)() as session:
+            user_id = await set_role_by_email(session, email=email, role=role)
+            await session.commit()
+            return user_id
+    finally:
+        await engine.dispose()
+
+
+def set_role(args: argparse.Namespace) -> int:
+    """promote / demote: the account's role, recorded in the audit log (actor: the command line).
+
+    Takes effect on the account's next request: roles are read from the database."""
+    from settings import ConfigurationError, load_settings  # noqa: PLC0415
+
+    try:
+        database_url = load_settings().database_url
+    except ConfigurationError as error:
+        print(f"taskql: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    role = "ADMIN" if args.command == "promote" else "USER"
+    user_id = asyncio.run(_set_role(database_url, args.email, role))
+    if user_id is None:
+        print(f"taskql: no account has the email {args.email!r}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"{args.email} is now {role}")  # noqa: T201
+    return 0
+
+
 def export_schema(args: argparse.Namespace) -> int:
     from schema import export_sdl  # noqa: PLC0415
 
@@ -125,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="fail if schema.graphql differs from the code"
     )
     export_parser.set_defaults(handler=export_schema)
+
+    for name, role in (("promote", "ADMIN"), ("demote", "USER")):
+        role_parser = commands.add_parser(name, help=f"make the account with EMAIL a {role}")
+        role_parser.add_argument("email", metavar="EMAIL")
+        role_parser.set_defaults(handler=set_role)
 
     test_parser = commands.add_parser(
         "test", help="ruff, mypy --strict and pytest (any further arguments go to pytest)"

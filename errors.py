@@ -1,6 +1,6 @@
 """Domain errors: one exception type per error code of the API contract.
 
-Raised anywhere below the schema; `schema/errors.py` is the one place that turns
+Raised anywhere below the schema; `schema/runtime/errors.py` is the one place that turns
 them into GraphQL errors with `extensions.code`.
 """
 
@@ -40,8 +40,11 @@ class NotFound(TaskqlError):
 class BadUserInput(TaskqlError):
     code = "BAD_USER_INPUT"
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, *, field: str, reason: str | None = None) -> None:
+        if reason is None:
+            super().__init__(message, field=field)
+        else:
+            super().__init__(message, field=field, reason=reason)
         self.field = field
 
 

@@ -29,7 +29,8 @@ from db.engine import (
     create_session_factory,
     database_breaker,
 )
-from schema import build_schema
+from mail.sender import start_outbox_sender
+from schema import TaskqlSchema, build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
 from web.edge import TaskqlApp
@@ -71,8 +72,14 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
-    """The app; `tracer_provider` traces it (by default one from the OTEL_* variables, when
+def create_app(
+    settings: Settings,
+    *,
+    schema: TaskqlSchema | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """The app; `schema` replaces the one `build_schema(settings)` makes (e.g. with Strawberry
+    extensions); `tracer_provider` traces it (by default one from the OTEL_* variables, when
     they ask for traces: `web/tracing.py`; none otherwise, and then tracing costs nothing)."""
     owns_tracer_provider = tracer_provider is None and tracing_requested()
     if owns_tracer_provider:
@@ -95,7 +102,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
         session_factory = create_session_factory(engine)
-        task_events = live_updates.start(live_sessions, session_factory)
+        outbox_sender = start_outbox_sender(settings, create_session_factory(engine))
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -107,13 +114,15 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
             live_sessions=live_sessions,
-            task_events=task_events,
+            task_events=live_updates.start(live_sessions, session_factory),
+            outbox_sender=outbox_sender,
         )
         freeze_startup_heap()
         try:
             yield
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
+            await outbox_sender.stop()
             await live_updates.stop()
             if breaker is not None:
                 await breaker.close()
@@ -136,9 +145,9 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    schema = build_schema(settings)
+    executable = build_schema(settings) if schema is None else schema
     graphql = graphql_router(
-        schema,
+        executable,
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
@@ -146,7 +155,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
-    app.router.routes.append(live_updates.route(schema, persisted_queries.resolve))
+    app.router.routes.append(live_updates.route(executable, persisted_queries.resolve))
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)

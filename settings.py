@@ -20,6 +20,7 @@ logger = logging.getLogger("taskql.settings")
 DEVELOPMENT_SECRET = "taskql-development-secret-not-for-production-use"  # noqa: S105
 SUPPORTED_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss")
+SMTP_SCHEMES = ("smtp", "smtps")
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -101,6 +102,18 @@ class Settings(BaseSettings):
     ws_max_queued_events: PositiveInt = 100
     ws_keepalive_seconds: PositiveFloat = 15.0
 
+    smtp_url: str | None = None
+    mail_from: str = "taskql <no-reply@localhost>"
+    public_app_url: str = "http://localhost:3000"
+    password_reset_token_ttl_seconds: PositiveInt = 30 * 60
+    email_verification_token_ttl_seconds: PositiveInt = 48 * 3600
+    smtp_timeout_seconds: PositiveFloat = 30.0
+    outbox_poll_seconds: PositiveFloat = 5.0
+    outbox_retry_seconds: PositiveFloat = 30.0
+    outbox_max_attempts: Annotated[int, Field(ge=1, le=50)] = 10
+    outbox_batch_size: PositiveInt = 20
+    outbox_retention_days: PositiveInt = 30
+
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
@@ -128,6 +141,23 @@ class Settings(BaseSettings):
     def _rate_limit_notation(cls, value: str) -> str:
         parse_rate_limit(value)
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_smtp_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0]
+        if scheme not in SMTP_SCHEMES or "://" not in value:
+            raise ValueError(f"unknown scheme {scheme!r}; use smtp:// or smtps://")
+        return value
+
+    @field_validator("public_app_url")
+    @classmethod
+    def _app_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -26,6 +26,7 @@ from db.loaders import Loaders
 from db.request import Reads, RequestDatabase
 from db.sessions import live_session_expiry
 from errors import Unauthenticated
+from mail.sender import OutboxSender
 from settings import Settings
 
 logger = logging.getLogger("taskql.auth")
@@ -49,6 +50,12 @@ class Services:
     client_addresses: ClientAddresses
     live_sessions: LiveSessions = field(default_factory=lambda: LiveSessions(ttl_seconds=0))
     task_events: TaskEventHub = field(default_factory=lambda: TaskEventHub(max_queued=100))
+    outbox_sender: OutboxSender | None = None
+    """Woken after a request commits mail, so its process delivers it at once."""
+
+    def mail_committed(self) -> None:
+        if self.outbox_sender is not None:
+            self.outbox_sender.wake()
 
 
 @dataclass(frozen=True, slots=True)

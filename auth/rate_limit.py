@@ -33,6 +33,12 @@ class LimitedAction(StrEnum):
     SIGNUP = "signup"
     REFRESH = "refresh"
     CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret
+    REQUEST_PASSWORD_RESET = "request_password_reset"  # noqa: S105 - an action name
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name
+    REQUEST_EMAIL_VERIFICATION = "request_email_verification"
+    VERIFY_EMAIL = "verify_email"
+    CHANGE_EMAIL = "change_email"
+    DELETE_ACCOUNT = "delete_account"
 
 
 def _async_storage_url(url: str) -> str:

@@ -35,7 +35,7 @@ def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
-def _rows_matched(result: object) -> int:
+def rows_matched(result: object) -> int:
     """What an UPDATE or DELETE touched; DML always yields a cursor result."""
     assert isinstance(result, CursorResult)
     return result.rowcount
@@ -112,7 +112,7 @@ async def rotate_refresh_token(
         .values(current_jti_hash=next_jti_hash, expires_at=expires_at)
         .execution_options(synchronize_session=False)
     )
-    return _rows_matched(result) == 1
+    return rows_matched(result) == 1
 
 
 async def revoke_session(session: AsyncSession, *, session_id: str, user_id: int) -> bool:
@@ -128,7 +128,7 @@ async def revoke_session(session: AsyncSession, *, session_id: str, user_id: int
         .execution_options(synchronize_session=False)
     )
     await _announce_end(session, session_ended_payload(session_id))
-    return _rows_matched(result) == 1
+    return rows_matched(result) == 1
 
 
 async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
@@ -140,7 +140,7 @@ async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     await _announce_end(session, user_sessions_ended_payload(user_id))
-    return _rows_matched(result)
+    return rows_matched(result)
 
 
 async def purge_dead_sessions(session: AsyncSession, *, user_id: int) -> int:
@@ -157,4 +157,4 @@ async def purge_dead_sessions(session: AsyncSession, *, user_id: int) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return _rows_matched(result)
+    return rows_matched(result)

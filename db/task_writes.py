@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db.events import TaskChange, announce_task_changes
 from db.models import Task, TaskTag, User
 from db.request import Reads
-from db.tasks import TASK_COLUMNS, TaskRow
+from db.task_rows import TASK_COLUMNS, TaskRow, task_row
 from db.types import utcnow
 
 
@@ -79,7 +79,7 @@ async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> 
         )
         .returning(*TASK_COLUMNS)
     )
-    row = result.one()
+    row = task_row(result.one())
     await _insert_tags(session, owner_id=owner_id, task_id=row.id, tags=new.tags)
     await announce_task_changes(
         session, [TaskChange("CREATED", owner_id, row.id, None, new.parent_id, now)]
@@ -112,9 +112,10 @@ async def update_task(
         .values(values)
         .returning(*TASK_COLUMNS)
     )
-    row = result.one_or_none()
-    if row is None:
+    found = result.one_or_none()
+    if found is None:
         return None
+    row = task_row(found)
     if changes.tags is not None:
         await session.execute(
             delete(TaskTag).where(TaskTag.owner_id == owner_id, TaskTag.task_id == task_id)

@@ -20,7 +20,9 @@ from db.sessions import (
     start_session,
 )
 from db.users import create_user, find_user_by_email, set_password_hash
-from errors import BadUserInput, Unauthenticated
+from errors import BadUserInput, Forbidden, Unauthenticated
+from mail.messages import MessageKind
+from resolvers.outgoing_mail import queue_notice, queue_verification
 from resolvers.text import is_storable_text
 from schema.auth import AuthPayload, LoginInput, SignupInput
 from schema.user import User
@@ -31,9 +33,16 @@ MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
 BAD_CREDENTIALS = "Invalid email or password."
 BAD_REFRESH_TOKEN = "Not a valid refresh token."  # noqa: S105 - a message
+SUSPENDED = "This account is suspended."
 
 
-def _validate_email(email: str, *, field: str) -> str:
+def refuse_if_suspended(suspended_at: object) -> None:
+    """FORBIDDEN with reason `suspended` for an account an admin suspended."""
+    if suspended_at is not None:
+        raise Forbidden(SUSPENDED, reason="suspended")
+
+
+def validate_email(email: str, *, field: str) -> str:
     email = email.strip()
     local, at, domain = email.rpartition("@")
     if (
@@ -60,7 +69,7 @@ def _validate_name(name: str | None, *, field: str) -> str | None:
     return name or None
 
 
-async def _release_connection(context: RequestContext) -> None:
+async def release_connection(context: RequestContext) -> None:
     """End the request's (read-only) transaction before bcrypt runs.
 
     A hash takes about a quarter of a second at cost 12 and waits its turn in
@@ -70,7 +79,7 @@ async def _release_connection(context: RequestContext) -> None:
     await context.db.commit()
 
 
-async def _start_session(context: RequestContext, user: UserModel) -> AuthPayload:
+async def start_login(context: RequestContext, user: UserModel) -> AuthPayload:
     """Begin a new session for `user`, commit, and hand out its first token pair."""
     session_id = new_session_id()
     pair = context.services.tokens.issue_pair(user_id=user.id, session_id=session_id)
@@ -89,26 +98,29 @@ async def _start_session(context: RequestContext, user: UserModel) -> AuthPayloa
 async def _signup(context: RequestContext, data: SignupInput) -> AuthPayload:
     limits = context.services.rate_limits
     await limits.count_attempt(LimitedAction.SIGNUP, address=context.client_address)
-    email = _validate_email(data.email, field="email")
+    email = validate_email(data.email, field="email")
     await limits.count_account_attempt(LimitedAction.SIGNUP, account=limits.account_of_email(email))
     password = validate_password(data.password, field="password")
     name = _validate_name(data.name, field="name")
-    await _release_connection(context)
+    await release_connection(context)
     password_hash = await context.services.passwords.hash(password)
     user = await create_user(context.db, email=email, password_hash=password_hash, name=name)
-    return await _start_session(context, user)
+    await queue_verification(context, user_id=user.id, recipient=user.email)
+    payload = await start_login(context, user)
+    context.services.mail_committed()
+    return payload
 
 
 async def _login(context: RequestContext, data: LoginInput) -> AuthPayload:
     limits = context.services.rate_limits
     await limits.count_attempt(LimitedAction.LOGIN, address=context.client_address)
-    email = _validate_email(data.email, field="email")
+    email = validate_email(data.email, field="email")
     account = limits.account_of_email(email)
     await limits.count_account_attempt(LimitedAction.LOGIN, account=account)
     password = validate_password(data.password, field="password")
     passwords = context.services.passwords
     user = await find_user_by_email(context.db, email)
-    await _release_connection(context)
+    await release_connection(context)
     if user is None:
         await passwords.burn_equal_time(password)
         log_auth_failure("login", reason="unknown account", client_address=context.client_address)
@@ -116,10 +128,11 @@ async def _login(context: RequestContext, data: LoginInput) -> AuthPayload:
     if not await passwords.verify(password, user.password_hash):
         log_auth_failure("login", reason="wrong password", client_address=context.client_address)
         raise Unauthenticated(BAD_CREDENTIALS, reason="bad_credentials")
+    refuse_if_suspended(user.suspended_at)
     if passwords.needs_rehash(user.password_hash):
         upgraded = await passwords.hash(password)
         await set_password_hash(context.db, user_id=user.id, password_hash=upgraded)
-    return await _start_session(context, user)
+    return await start_login(context, user)
 
 
 def _refresh_claims(context: RequestContext, refresh_token: str) -> TokenClaims:
@@ -139,6 +152,9 @@ async def _refresh(context: RequestContext, refresh_token: str) -> AuthPayload:
     await limits.count_account_attempt(
         LimitedAction.REFRESH, account=limits.account_of_user(claims.user_id)
     )
+    account = await context.loaders.user_by_id.load(claims.user_id)
+    if account is not None:
+        refuse_if_suspended(account.suspended_at)
     pair = context.services.tokens.issue_pair(user_id=claims.user_id, session_id=claims.session_id)
     rotated = await rotate_refresh_token(
         context.db,
@@ -183,7 +199,7 @@ async def _change_password(
     user = await context.db.get(UserModel, user_id)  # with its password hash: not a loader's row
     if user is None:
         raise Unauthenticated(reason="invalid")
-    await _release_connection(context)
+    await release_connection(context)
     passwords = context.services.passwords
     if not await passwords.verify(current, user.password_hash):
         log_auth_failure(
@@ -193,8 +209,12 @@ async def _change_password(
     new_hash = await passwords.hash(new)
     await set_password_hash(context.db, user_id=user_id, password_hash=new_hash)
     await revoke_user_sessions(context.db, user_id=user_id)
-    payload = await _start_session(context, user)
+    await queue_notice(
+        context, user_id=user_id, recipient=user.email, kind=MessageKind.PASSWORD_CHANGED
+    )
+    payload = await start_login(context, user)
     context.services.live_sessions.forget_user(user_id)
+    context.services.mail_committed()
     return payload
 
 

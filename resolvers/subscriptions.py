@@ -21,15 +21,17 @@ import strawberry
 
 from auth.context import Info, RequestContext
 from db.events import TaskChange
-from db.loaders import Loaders
+from db.loaders import Loaders, UserLoaders
 from db.request import RequestDatabase
-from db.tasks import TaskRow
+from db.task_rows import TaskRow
 from errors import NotFound
-from schema.errors import database_unavailable
 from schema.node import to_global_id
 from schema.pagination import OMITTED, given
+from schema.runtime.errors import database_unavailable
 from schema.subscription import TaskEvent, TaskEventKind
-from schema.task import Task, task_pk
+from schema.task import Task
+from schema.task_arguments import task_pk
+from settings import Settings
 
 
 @strawberry.type
@@ -78,10 +80,11 @@ async def _task_events(
                     continue
             database = RequestDatabase(services.read_session_factory, services.read_engine)
             context.database, context.loaders = database, Loaders(database)
+            loaders = context.loaders.for_user(user_id)
             if row is not None:
-                context.loaders.for_user(user_id).task_by_id.prime(change.task_id, row)
+                loaders.task_by_id.prime(change.task_id, row)
             try:
-                yield _event(change, row)
+                yield _event(change, row, loaders, context.settings)
             finally:
                 await _close(database)
     finally:
@@ -103,8 +106,10 @@ async def _close(database: RequestDatabase) -> None:
     await asyncio.shield(database.close())
 
 
-def _event(change: TaskChange, row: TaskRow | None) -> TaskEvent:
-    task = None if row is None else Task.from_row(row)
+def _event(
+    change: TaskChange, row: TaskRow | None, loaders: UserLoaders, settings: Settings
+) -> TaskEvent:
+    task = None if row is None else Task.from_row(row, loaders, settings)
     return TaskEvent(
         kind=TaskEventKind(change.kind),
         task_id=to_global_id("Task", change.task_id),

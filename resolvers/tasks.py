@@ -12,20 +12,18 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 
 from auth.context import Info, RequestContext
+from auth.permissions import viewer_is_admin
 from db.task_writes import delete_task, insert_task, update_task
 from errors import BadUserInput, NotFound
 from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import OMITTED
-from schema.task import (
+from schema.task import RelayArguments, Task, TaskConnection, task_connection
+from schema.task_arguments import (
     CreateTaskInput,
-    RelayArguments,
-    Task,
-    TaskConnection,
     TaskFilterInput,
     TaskOrderInput,
     UpdateTaskInput,
-    task_connection,
     task_pk,
 )
 from schema.user import User
@@ -35,8 +33,9 @@ async def _task(context: RequestContext, global_id: str) -> Task | None:
     pk = task_pk(global_id)
     if pk is None:
         return None
-    row = await context.loaders.for_user(context.require_user_id()).task_by_id.load(pk)
-    return None if row is None else Task.from_row(row)
+    loaders = context.loaders.for_user(context.require_user_id())
+    row = await loaders.task_by_id.load(pk)
+    return None if row is None else Task.from_row(row, loaders, context.settings)
 
 
 async def _node(context: RequestContext, global_id: str) -> Node | None:
@@ -47,7 +46,7 @@ async def _node(context: RequestContext, global_id: str) -> Node | None:
     type_name, pk = decoded
     if type_name == "Task":
         return await _task(context, global_id)
-    if type_name == "User" and pk == user_id:
+    if type_name == "User" and (pk == user_id or await viewer_is_admin(context)):
         row = await context.loaders.user_by_id.load(pk)
         return None if row is None else User.from_row(row)
     return None
@@ -107,7 +106,7 @@ class TaskMutation:
         except IntegrityError:
             # The parent was deleted between the check and the insert.
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Change a task; omitted fields stay, explicit nulls clear.")
     async def update_task(
@@ -129,7 +128,7 @@ class TaskMutation:
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
         if row is None:
             raise NotFound
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Delete a task and its subtasks; returns the deleted id.")
     async def delete_task(self, info: Info, id: strawberry.ID) -> strawberry.ID:  # noqa: A002

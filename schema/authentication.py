@@ -1,7 +1,8 @@
 """The bad-token rule: a request whose bearer token fails verification is answered 401.
 
-Only documents that ask for nothing but `signup`, `login` and `refreshToken`
-run despite a bad token, as anonymous: a client that sends its stale access
+Only documents that ask for nothing but `signup`, `login`, `refreshToken`,
+`requestPasswordReset`, `resetPassword` and `verifyEmail` run despite a bad token,
+as anonymous: a client that sends its stale access
 token along with its refresh call must still be able to refresh. Everything
 else is refused before execution with `UNAUTHENTICATED` (its `reason` saying
 whether the token expired), HTTP 401 and `WWW-Authenticate`, per RFC 6750.
@@ -26,7 +27,17 @@ from graphql.utilities import get_operation_ast
 from auth.context import RequestContext
 from errors import Unauthenticated
 
-ANONYMOUS_MUTATIONS = frozenset({"signup", "login", "refreshToken", "__typename"})
+ANONYMOUS_MUTATIONS = frozenset(
+    {
+        "signup",
+        "login",
+        "refreshToken",
+        "requestPasswordReset",
+        "resetPassword",
+        "verifyEmail",
+        "__typename",
+    }
+)
 BEARER_CHALLENGE = 'Bearer error="invalid_token"'
 
 

@@ -6,16 +6,19 @@ nobody; the two answers must be identical.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+import cli
 from schema.node import to_global_id
 from tests.conftest import scalar
-from tests.helpers import graphql
+from tests.helpers import graphql, post_graphql
 from tests.test_tasks import CREATE, DELETE, UPDATE, create_task, user_token
 
 MISSING_ID = to_global_id("Task", 999_999)
@@ -188,3 +191,193 @@ async def test_a_cursor_of_another_user_is_refused_like_garbage(
         client, subtasks, {"id": world.b_task["id"], "after": a_cursor}, token=world.b_token
     )
     assert b_foreign["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+# An administrator and a suspended user beside A and B: every account field and mutation,
+# by every path (users, node, nodes, User.tasks), and the database checked afterwards.
+
+ACCOUNT_FIELDS = "id email name role suspended emailVerified"
+
+
+@dataclass
+class RolesWorld:
+    a_token: str
+    b_token: str
+    admin_token: str
+    suspended_token: str
+    a_user_id: str
+    suspended_user_id: str
+    a_task_id: str
+
+
+@pytest.fixture
+async def roles_world(
+    client: httpx.AsyncClient,
+    world: World,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RolesWorld:
+    admin_token = await user_token(client, "root@example.com")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert await asyncio.to_thread(cli.main, ["promote", "root@example.com"]) == 0
+    suspended_token = await user_token(client, "sam@example.com")
+    await create_task(client, suspended_token, title="S own")
+    me = await graphql(client, "{ me { id } }", token=suspended_token)
+    suspended_id = me["data"]["me"]["id"]
+    body = await graphql(
+        client,
+        'mutation($id: ID!) { suspendUser(id: $id, reason: "abuse") { suspended } }',
+        {"id": suspended_id},
+        token=admin_token,
+    )
+    assert body == {"data": {"suspendUser": {"suspended": True}}}
+    return RolesWorld(
+        a_token=world.a_token,
+        b_token=world.b_token,
+        admin_token=admin_token,
+        suspended_token=suspended_token,
+        a_user_id=world.a_user_id,
+        suspended_user_id=suspended_id,
+        a_task_id=world.a_root["id"],
+    )
+
+
+async def account_rows(app: FastAPI) -> list[Any]:
+    """Every account's state, straight from the database."""
+    async with app.state.services.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT email, name, role, email_verified, suspended_at IS NOT NULL, "
+                "(SELECT count(*) FROM tasks WHERE owner_id = users.id) FROM users ORDER BY id"
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
+ADMIN_ONLY: list[tuple[str, str, dict[str, Any]]] = [
+    ("users", f"{{ users {{ totalCount edges {{ node {{ {ACCOUNT_FIELDS} }} }} }} }}", {}),
+    (
+        "suspendUser",
+        'mutation($id: ID!) { suspendUser(id: $id, reason: "x") { suspended } }',
+        {"id": "a"},
+    ),
+    ("reinstateUser", "mutation($id: ID!) { reinstateUser(id: $id) { suspended } }", {"id": "s"}),
+]
+
+
+@pytest.mark.parametrize("case", ADMIN_ONLY, ids=[case[0] for case in ADMIN_ONLY])
+async def test_a_user_gets_forbidden_for_admin_fields(
+    client: httpx.AsyncClient, app: FastAPI, roles_world: RolesWorld, case: tuple[str, str, Any]
+) -> None:
+    name, query, variables = case
+    before = (await a_rows(app), await account_rows(app))
+    ids = {"a": roles_world.a_user_id, "s": roles_world.suspended_user_id}
+    resolved = {key: ids[value] for key, value in variables.items()}
+    body = await graphql(client, query, resolved, token=roles_world.b_token)
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"], name
+    assert body["data"] is None
+    assert "alice" not in str(body)
+    assert (await a_rows(app), await account_rows(app)) == before
+
+
+async def test_a_user_sees_no_other_account_by_node_or_nodes(
+    client: httpx.AsyncClient, roles_world: RolesWorld
+) -> None:
+    for target in (roles_world.a_user_id, roles_world.suspended_user_id):
+        query = f"query($id: ID!) {{ node(id: $id) {{ id ... on User {{ {ACCOUNT_FIELDS} }} }} }}"
+        assert await graphql(client, query, {"id": target}, token=roles_world.b_token) == {
+            "data": {"node": None}
+        }
+        nodes = await graphql(
+            client,
+            "query($id: ID!) { nodes(ids: [$id]) { id } }",
+            {"id": target},
+            token=roles_world.b_token,
+        )
+        assert nodes == {"data": {"nodes": [None]}}
+
+
+async def test_an_admin_sees_every_account_but_no_other_accounts_tasks(
+    client: httpx.AsyncClient, app: FastAPI, roles_world: RolesWorld
+) -> None:
+    before = (await a_rows(app), await account_rows(app))
+    token = roles_world.admin_token
+    listed = await graphql(
+        client, f"{{ users {{ edges {{ node {{ {ACCOUNT_FIELDS} }} }} }} }}", token=token
+    )
+    accounts = {edge["node"]["email"]: edge["node"] for edge in listed["data"]["users"]["edges"]}
+    assert set(accounts) == {
+        "alice@example.com",
+        "bob@example.com",
+        "root@example.com",
+        "sam@example.com",
+    }
+    assert accounts["sam@example.com"]["suspended"] is True
+    assert accounts["root@example.com"]["role"] == "ADMIN"
+
+    with_tasks = await graphql(
+        client, "{ users { edges { node { email tasks { totalCount } } } } }", token=token
+    )
+    assert with_tasks["data"] is None
+    assert {error["extensions"]["code"] for error in with_tasks["errors"]} == {"FORBIDDEN"}
+    own = await graphql(client, "{ me { tasks { totalCount } } }", token=token)
+    assert own == {"data": {"me": {"tasks": {"totalCount": 0}}}}
+
+    node_query = (
+        "query($id: ID!) { node(id: $id) { id ... on User { email tasks { totalCount } } } }"
+    )
+    for target in (roles_world.a_user_id, roles_world.suspended_user_id):
+        body = await graphql(client, node_query, {"id": target}, token=token)
+        assert body["data"] == {"node": None}
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert body["errors"][0]["path"] == ["node", "tasks"]
+        fields = await graphql(
+            client,
+            f"query($id: ID!) {{ node(id: $id) {{ ... on User {{ {ACCOUNT_FIELDS} }} }} }}",
+            {"id": target},
+            token=token,
+        )
+        assert fields["data"]["node"]["id"] == target
+        listed_nodes = await graphql(
+            client,
+            "query($id: ID!) { nodes(ids: [$id]) { ... on User { email tasks { totalCount } } } }",
+            {"id": target},
+            token=token,
+        )
+        assert listed_nodes["data"] == {"nodes": [None]}
+        assert listed_nodes["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # A's task stays out of reach, exactly like a task that does not exist.
+    for name, query, extra in QUERIES:
+        foreign = await graphql(client, query, {"id": roles_world.a_task_id, **extra}, token=token)
+        missing = await graphql(client, query, {"id": MISSING_ID, **extra}, token=token)
+        assert without_locations(foreign) == without_locations(missing), name
+    assert (await a_rows(app), await account_rows(app)) == before
+
+
+SUSPENDED_PATHS = [
+    "{ me { id } }",
+    "{ tasks { totalCount } }",
+    "{ users { totalCount } }",
+    "query($id: ID!) { node(id: $id) { id } }",
+    "query($id: ID!) { nodes(ids: [$id]) { id } }",
+    "mutation { requestEmailVerification }",
+    'mutation { changeEmail(newEmail: "new@example.com", password: "correct horse battery") }',
+    'mutation { updateProfile(input: {name: "x"}) { name } }',
+    'mutation { deleteAccount(password: "correct horse battery") }',
+    'mutation { createTask(input: {title: "x"}) { id } }',
+    'mutation($id: ID!) { suspendUser(id: $id, reason: "x") { id } }',
+    "mutation($id: ID!) { reinstateUser(id: $id) { id } }",
+    "mutation { logoutAll }",
+]
+
+
+@pytest.mark.parametrize("query", SUSPENDED_PATHS)
+async def test_a_suspended_users_tokens_open_nothing(
+    client: httpx.AsyncClient, app: FastAPI, roles_world: RolesWorld, query: str
+) -> None:
+    before = (await a_rows(app), await account_rows(app))
+    variables = {"id": roles_world.suspended_user_id} if "$id" in query else None
+    response = await post_graphql(client, query, variables, token=roles_world.suspended_token)
+    assert response.status_code == 401
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UNAUTHENTICATED"]
+    assert (await a_rows(app), await account_rows(app)) == before

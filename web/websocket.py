@@ -64,8 +64,12 @@ from db.listener import NotificationListener
 from db.loaders import Loaders
 from db.request import RequestDatabase
 from errors import RateLimited, ServiceUnavailable, TaskqlError
-from schema.errors import as_domain_error, format_domain_error, format_unexpected_error
-from schema.limits import chosen_operation, parse_document
+from schema.runtime.errors import (
+    as_domain_error,
+    format_domain_error,
+    format_unexpected_error,
+)
+from schema.runtime.limits import chosen_operation, parse_document
 from settings import Settings
 from web.graphql import DocumentResolver
 from web.responses import decode_json, encode_json
