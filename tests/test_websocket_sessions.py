@@ -72,9 +72,28 @@ async def end_by_refresh_token_reuse(client: httpx.AsyncClient, ended: dict[str,
     assert reused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def end_by_delete_account(client: httpx.AsyncClient, ended: dict[str, Any]) -> None:
+    body = await graphql(
+        client,
+        "mutation($p: String!) { deleteAccount(password: $p) }",
+        {"p": DEFAULT_PASSWORD},
+        token=ended["accessToken"],
+    )
+    assert body["data"]["deleteAccount"] is True, body
+
+
+ENDS_EVERY_LOGIN = {end_by_logout_all, end_by_change_password, end_by_delete_account}
+
+
 @pytest.mark.parametrize(
     "end_session",
-    [end_by_logout, end_by_logout_all, end_by_change_password, end_by_refresh_token_reuse],
+    [
+        end_by_logout,
+        end_by_logout_all,
+        end_by_change_password,
+        end_by_refresh_token_reuse,
+        end_by_delete_account,
+    ],
 )
 async def test_every_way_a_login_ends_closes_its_sockets_with_4403(
     client: httpx.AsyncClient, url: str, end_session: Any
@@ -95,7 +114,7 @@ async def test_every_way_a_login_ends_closes_its_sockets_with_4403(
         assert time.monotonic() - started < CLOSE_WITHIN_SECONDS
         await bobs_socket.subscribe("me", ME)
         assert (await bobs_socket.receive())["payload"]["data"]["me"]["email"] == "bob@example.com"
-        if end_session is not end_by_logout_all and end_session is not end_by_change_password:
+        if end_session not in ENDS_EVERY_LOGIN:
             await kept_socket.subscribe("me", ME)
             answer = await kept_socket.receive()
             assert answer["payload"]["data"]["me"]["email"] == "alice@example.com"
