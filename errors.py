@@ -1,6 +1,6 @@
 """Domain errors: one exception type per error code of the API contract.
 
-Raised anywhere below the schema; `schema/errors.py` is the one place that turns
+Raised anywhere below the schema; `schema/runtime/errors.py` is the one place that turns
 them into GraphQL errors with `extensions.code`.
 """
 

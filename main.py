@@ -32,7 +32,7 @@ from db.engine import (
     driver_dsn,
 )
 from mail.sender import start_outbox_sender
-from schema import build_schema
+from schema import TaskqlSchema, build_schema
 from settings import ConfigurationError, Settings, load_settings
 from web import health, metrics
 from web.edge import TaskqlApp
@@ -73,8 +73,14 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
-    """The app; `tracer_provider` traces it (by default one from the OTEL_* variables, when
+def create_app(
+    settings: Settings,
+    *,
+    schema: TaskqlSchema | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """The app; `schema` replaces the one `build_schema(settings)` makes (e.g. with Strawberry
+    extensions); `tracer_provider` traces it (by default one from the OTEL_* variables, when
     they ask for traces: `web/tracing.py`; none otherwise, and then tracing costs nothing)."""
     owns_tracer_provider = tracer_provider is None and tracing_requested()
     if owns_tracer_provider:
@@ -151,7 +157,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     graphql = graphql_router(
-        build_schema(settings),
+        build_schema(settings) if schema is None else schema,
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,

@@ -15,7 +15,7 @@ the minimum over BATCHES batches. Rows:
   queries used before), against the read connection of `db/request.py`.
 - reading one task row: by column name (SQLAlchemy Row attributes) and by position.
 - completing one DateTime value, against `datetime.isoformat()` alone.
-- the fast path alone (`schema/execution.py`): a 20-item page of the fast-path
+- the fast path alone (`schema/runtime/fast_path.py`): a 20-item page of the fast-path
   tests' schema, from one parsed document, without and with variables.
 """
 
@@ -37,15 +37,17 @@ from sqlalchemy.engine.row import Row
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.seed import PASSWORD, email
-from bench.tasks_load import LOGIN, W1
+from bench.tasks_load import LOGIN, W1, W2
 from db.driver import fetch_all
 from db.engine import autocommit_engine, create_session_factory
 from db.pagination import Ordering, PageRequest, PageShape, page_params
 from db.request import RequestDatabase
-from db.tasks import TASK_COLUMNS, TaskFilter, _filter_params, _FilterShape, _page_statements
+from db.task_rows import TASK_COLUMNS, task_row
+from db.tasks import TaskFilter, _filter_params, _FilterShape, _page_statements
 from main import create_app
 from schema import build_schema
-from schema.execution import PlainFieldExecutionContext, _leaf_completer
+from schema.runtime.completers import _leaf_completer
+from schema.runtime.fast_path import PlainFieldExecutionContext
 from settings import load_settings
 
 DEFAULT_DSN = "postgresql+asyncpg://postgres@127.0.0.1:5432/taskql_bench"
@@ -121,21 +123,24 @@ async def asgi_post(app: Any, body: bytes, token: str | None = None) -> bytes:
     return b"".join(chunks)
 
 
-async def w1_in_process(rows: list[tuple[str, float]]) -> None:
-
+async def requests_in_process(rows: list[tuple[str, float]]) -> None:
+    """W1 and W2 through the whole app; WORKLOADS=W2 runs only W2 (e.g. under py-spy)."""
     app = create_app(load_settings())
     async with app.router.lifespan_context(app):
         variables = {"input": {"email": email(0), "password": PASSWORD}}
         answer = await asgi_post(app, json.dumps({"query": LOGIN, "variables": variables}).encode())
         token = json.loads(answer)["data"]["login"]["accessToken"]
-        body = json.dumps({"query": W1}).encode()
-        assert b'"errors"' not in await asgi_post(app, body, token)
+        for name, query, batches in (("W1", W1, 60), ("W2", W2, 6)):
+            if name not in os.environ.get("WORKLOADS", "W1,W2"):
+                continue
+            body = json.dumps({"query": query}).encode()
+            assert b'"errors"' not in await asgi_post(app, body, token)
 
-        async def thirty_two() -> None:
-            await asyncio.gather(*(asgi_post(app, body, token) for _ in range(CONCURRENCY)))
+            async def thirty_two(body: bytes = body) -> None:
+                await asyncio.gather(*(asgi_post(app, body, token) for _ in range(CONCURRENCY)))
 
-        per_batch = await best_us(thirty_two, 60)
-        rows.append(("W1 request, in process (32 at once)", per_batch / CONCURRENCY))
+            per_batch = await best_us(thirty_two, batches)
+            rows.append((f"{name} request, in process (32 at once)", per_batch / CONCURRENCY))
 
 
 async def database_pieces(dsn: str, rows: list[tuple[str, float]]) -> None:
@@ -192,11 +197,34 @@ def python_pieces(rows: list[tuple[str, float]]) -> None:
     names = [column.key for column in TASK_COLUMNS]
     rows.append(
         (
-            "task row: 11 columns by name",
+            "SQLAlchemy Row: 11 columns by name",
             best_sync_us(lambda: [getattr(row, n) for n in names], 100_000),
         )
     )
-    rows.append(("task row: 11 columns by position", best_sync_us(lambda: tuple(row), 100_000)))
+    record = tuple(row)
+    typed = task_row(record)
+    rows.append(("TaskRow built from a record", best_sync_us(lambda: task_row(record), 100_000)))
+    rows.append(
+        (
+            "TaskRow: 11 fields by name",
+            best_sync_us(
+                lambda: (
+                    typed.id,
+                    typed.owner_id,
+                    typed.parent_id,
+                    typed.title,
+                    typed.description,
+                    typed.completed,
+                    typed.completed_at,
+                    typed.priority,
+                    typed.due_at,
+                    typed.created_at,
+                    typed.updated_at,
+                ),
+                100_000,
+            ),
+        )
+    )
     complete = _leaf_completer(build_schema(load_settings())._schema.type_map["DateTime"])  # type: ignore[arg-type]
     rows.append(("DateTime value completed", best_sync_us(lambda: complete(now), 100_000)))
     rows.append(("datetime.isoformat() alone", best_sync_us(now.isoformat, 100_000)))
@@ -231,13 +259,40 @@ def completion_pieces(rows: list[tuple[str, float]]) -> None:
         rows.append((name, best_sync_us(run, 2_000)))
 
 
-async def main(dsn: str) -> None:
+def alias_pieces(rows: list[tuple[str, float]]) -> None:
+    """A new document every run: 15 aliases of one object, each with its fields shuffled
+    (15 new shapes), through the fast path (compile budget, then closures) and the stock
+    path; parsing and validation included in both."""
+    from tests.test_compile_budget import shuffled_aliases  # noqa: PLC0415
+    from tests.test_execution_fast_path import FAST as FAST_SCHEMA  # noqa: PLC0415
+    from tests.test_execution_fast_path import STOCK  # noqa: PLC0415
+    from tests.test_execution_fast_path import world as world_of  # noqa: PLC0415
+
+    seeds = iter(range(10**9))
+    for name, schema in (("fast path", FAST_SCHEMA), ("stock path", STOCK)):
+
+        def run(schema: Any = schema) -> object:
+            return schema.execute_sync(shuffled_aliases(next(seeds)), root_value=world_of())
+
+        rows.append((f"15 shuffled aliases, new document: {name}", best_sync_us(run, 200)))
+
+
+async def main(dsn: str) -> None:  # noqa: RET503
     _environment(dsn)
     rows: list[tuple[str, float]] = []
-    await w1_in_process(rows)
+    await requests_in_process(rows)
+    if os.environ.get("WORKLOADS"):
+        return _print(rows)
     await database_pieces(dsn, rows)
     python_pieces(rows)
     completion_pieces(rows)
+    alias_pieces(rows)
+    _print(rows)
+    fast, stock = rows[-2][1], rows[-1][1]
+    print(f"15 shuffled aliases: fast / stock = {fast / stock:.2f} (target <= 2)")  # noqa: T201
+
+
+def _print(rows: list[tuple[str, float]]) -> None:
     print(f"{'what':45} {'CPU us':>9}")  # noqa: T201
     for name, microseconds in rows:
         print(f"{name:45} {microseconds:9.2f}")  # noqa: T201

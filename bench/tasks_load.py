@@ -2,8 +2,10 @@
 
 W1 tasks(first: 20), every scalar field     W2 the nested query, N = 50
 W3 createTask                               W4 page 500 against page 1 of tasks(first: 20)
-Then W1 side by side with the reference servers (../shared/bench/compare.sh).
-Usage: python bench/tasks_load.py DSN   (after bench/seed.py DSN; bench/run-tasks.sh does both)
+Then W1 with tracing configured and no collector listening, against W1 without (the
+cost of tracing), and W1 side by side with the reference servers (../shared/bench/compare.sh).
+Usage: python bench/tasks_load.py DSN   (after bench/seed.py DSN; bench/run-tasks.sh does both,
+and then W1 and W2 beside PostGraphile)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench.seed import DEEP_EMAIL, PASSWORD, email
-from tests.live_server import live_server
+from tests.live_server import free_port, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = Path(os.environ.get("SHARED_BENCH", ROOT.parent / "shared" / "bench"))
@@ -152,9 +154,35 @@ def main(dsn: str) -> int:
             f"W4 p50 ratio page 500 / page 1: {statistics.median(ratios):.2f} "
             f"(median of {len(ratios)} alternating pairs: {shown}; target <= 1.2)"
         )
-        print("\nW1 side by side with the references (target >= 1.5x rest, >= 0.25x floor):")  # noqa: T201
+        tracing_cost(env, url, user, workdir / "W1.json")
+        print("\nW1 side by side with the references (target >= 2x rest, >= 0.25x floor):")  # noqa: T201
         w1_file = workdir / "W1.json"
         return subprocess.call([str(SHARED_BENCH / "compare.sh"), url, user, str(w1_file)])  # noqa: S603
+
+
+def tracing_cost(env: dict[str, str], url: str, token: str, body_file: Path) -> None:
+    """W1 on a second worker with OpenTelemetry configured to export to a port where no
+    collector listens, alternated ROUNDS times with the plain worker: the median ratio."""
+    traced_env = {
+        **env,
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "OTEL_SERVICE_NAME": "taskql-bench",
+    }
+    with live_server(traced_env, extra_args=("--log-level", "warning")) as (base, _process):
+        traced_url = f"{base}/graphql"
+        post(base, token, W1, {})
+        pairs = [
+            (wrk(traced_url, token, body_file)["rps"], wrk(url, token, body_file)["rps"])
+            for _ in range(max(ROUNDS, 1))
+        ]
+    ratios = [traced / plain for traced, plain in pairs]
+    shown = ", ".join(f"{traced:.0f}/{plain:.0f}" for traced, plain in pairs)
+    print(  # noqa: T201
+        f"\nW1 with tracing configured, no collector: {statistics.median(ratios):.3f}x of W1 "
+        f"without (median of {len(pairs)} alternating pairs, req/s traced/plain: {shown}; "
+        "target >= 0.98)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ the email or the name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +62,8 @@ async def user_page(reads: Reads, *, search: str | None, request: PageRequest) -
     else:
         statement = statement.order_by(User.created_at.desc(), User.id.desc())
     connection = await reads.connection()
-    rows: Sequence[Any] = (await connection.execute(statement.limit(request.limit + 1))).all()
+    result = await connection.execute(statement.limit(request.limit + 1))
+    rows = [UserRow._make(row) for row in result]
     outside = request.before is not None if request.backward else request.after is not None
     return page_from_rows(request, rows, outside=outside)
 

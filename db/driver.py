@@ -4,22 +4,24 @@ A page of tasks is read on nearly every request. SQLAlchemy's execution layers
 (a greenlet hop, an execution context, a cursor adapter, a result with its row
 objects) cost more CPU than asyncpg's own fetch of the rows (bench/README.md), so
 a cached Core statement is compiled once for the asyncpg dialect and its SQL run
-with `asyncpg.Connection.fetch` on the session's own connection, inside whatever
-transaction SQLAlchemy holds there. Rows come back as asyncpg Records: positional,
-like the SQLAlchemy rows they stand in for.
+with `asyncpg.Connection.fetch` on the connection's own asyncpg connection. Rows
+come back as asyncpg Records, positional; db/ turns them into named rows.
 
-Only statements SQLAlchemy would not change at execution time qualify (no
-expanding `IN` parameters), and only while nothing observes statement execution
-(echo, cursor-execute listeners such as tracing or the tests' statement counter),
-which then sees every statement. Bound values and result columns go through their
-types' processors, as SQLAlchemy's own would. Any other statement and any other
-driver take the ordinary path.
+Only a query's autocommit read connection (`db/request.py`) qualifies, asserted to
+be outside any transaction: a mutation's reads go through its session, so they see
+its writes. Only statements SQLAlchemy would not change at execution time qualify
+(no expanding `IN` parameters), and not with echo on. Bound values and result
+columns go through their types' processors, as SQLAlchemy's own would.
 
-A failure that PostgreSQL reports about the statement (a timeout, say) is raised
-as asyncpg reports it, never run twice. Any other failure means the connection is
-gone (asyncpg's client-side errors for that vary): the read runs again through
-SQLAlchemy, which meets the same dead connection, reports it as for any other
-statement, and invalidates it and the pool's older connections.
+The engine's `before_cursor_execute` and `after_cursor_execute` listeners (tracing,
+the tests' statement counter) are fired around the driver's fetch as around any
+statement, so what observes statements observes this path, not another one; with
+no listener, asking costs nothing.
+
+A failure is never run again: it goes through SQLAlchemy's own error handling as a
+failure of any statement would (`_report`): the asyncpg adapter's DBAPI error, the
+engine's `handle_error` listeners (the database breaker, tracing), and for a lost
+connection its invalidation along with the pool's older connections.
 """
 
 from __future__ import annotations
@@ -27,14 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
-import asyncpg
 from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from db.engine import lost_connection
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 DRIVER = "asyncpg"
 _REQUIRED: Any = object()
@@ -90,39 +90,79 @@ def driver_statement(statement: Select[Any], dialect: Dialect) -> DriverStatemen
     return DriverStatement(compiled.string, tuple(parameters), results)
 
 
-def _observed(connection: AsyncConnection) -> bool:
-    """Whether anything watches statements run (echo, cursor-execute listeners such as
-    tracing or tests counting statements): those always see the ordinary path."""
-    sync = connection.sync_connection
-    if sync is None:
-        return True
+class _DriverExecution:
+    """Stands for SQLAlchemy's execution context in the cursor events a driver read fires:
+    listeners may keep what they need on it between before and after (a tracing span)."""
+
+    __slots__ = ("__dict__",)
+
+
+def _report(
+    sync: Connection, adapted: Any, error: Exception, sql: str, arguments: tuple[Any, ...]
+) -> NoReturn:
+    """Raise `error` as SQLAlchemy would have: translated by the asyncpg adapter into its
+    DBAPI error, then through the connection's own error handling."""
+    try:
+        adapted._handle_exception(error)  # raises the DBAPI error standing for `error`
+    except Exception as translated:
+        sync._handle_dbapi_exception(translated, sql, arguments, None, None)
+    raise error  # the adapter always raises; kept for the type checker
+
+
+async def _fetch_on_driver(
+    sync: Connection,
+    *,
+    adapted: Any,
+    driver: Any,
+    prepared: DriverStatement,
+    params: Mapping[str, Any],
+) -> Sequence[Sequence[Any]]:
+    """The read on asyncpg, seen by the engine's cursor and error listeners."""
+    arguments = prepared.arguments(params)
     dispatch = sync.dispatch
-    return bool(sync.engine.echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    observed = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    if observed:  # tracing, the tests' statement counter: they see this read as any other
+        cursor, execution = adapted.cursor(), _DriverExecution()
+        dispatch.before_cursor_execute(
+            sync, cursor, prepared.sql, tuple(arguments), execution, False
+        )
+    try:
+        records: Sequence[Sequence[Any]] = await driver.fetch(prepared.sql, *arguments)
+    except Exception as error:
+        # Reported as SQLAlchemy reports a failure of any statement: the adapter's DBAPI
+        # error, the engine's handle_error listeners (the breaker, tracing), a lost
+        # connection invalidated; never run again.
+        await greenlet_spawn(_report, sync, adapted, error, prepared.sql, tuple(arguments))
+        raise  # _report raises; this line is never reached
+    if observed:
+        dispatch.after_cursor_execute(
+            sync, cursor, prepared.sql, tuple(arguments), execution, False
+        )
+    return prepared.rows(records)
 
 
 async def fetch_all(
     connection: AsyncConnection, statement: Select[Any], params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
-    """Every row of a read-only `statement`, positional, on the driver where it qualifies."""
-    dialect = connection.dialect
+    """Every row of a read-only `statement`, positional, on the driver where it qualifies:
+    an autocommit asyncpg connection (a query's reads, `db/request.py`) without echo."""
+    dialect, sync = connection.dialect, connection.sync_connection
     prepared = (
         driver_statement(statement, dialect)
-        if dialect.driver == DRIVER and not _observed(connection)
+        if dialect.driver == DRIVER and sync is not None and not sync.engine.echo
         else None
     )
     if prepared is not None:
-        arguments = prepared.arguments(params)
-        driver = (await connection.get_raw_connection()).driver_connection
+        assert sync is not None
+        raw = await connection.get_raw_connection()
+        adapted, driver = raw.dbapi_connection, raw.driver_connection
+        assert adapted is not None
         assert driver is not None
-        try:
-            records: Sequence[Sequence[Any]] = await driver.fetch(prepared.sql, *arguments)
-        except asyncpg.PostgresError as error:
-            if not lost_connection(error):
-                raise  # the statement's own failure, as PostgreSQL reported it (a timeout, say)
-        except Exception:  # noqa: S110 - the connection failed (asyncpg's client-side errors vary)
-            pass
-        else:
-            return prepared.rows(records)
-        # The connection is gone: SQLAlchemy meets it too, reports it and retires it.
+        if getattr(adapted, "autocommit", False):  # else a transaction's read: SQLAlchemy's
+            # Outside any transaction: a read inside one must see its writes, in it.
+            assert not driver.is_in_transaction(), "driver reads run on autocommit connections"
+            return await _fetch_on_driver(
+                sync, adapted=adapted, driver=driver, prepared=prepared, params=params
+            )
     rows: Sequence[Sequence[Any]] = (await connection.execute(statement, params)).all()
     return rows

@@ -29,19 +29,13 @@ from aiodataloader import DataLoader
 from db.admin import count_users, user_page
 from db.pagination import Page, PageRequest
 from db.request import Reads
-from db.tasks import (
-    TaskFilter,
-    TaskRow,
-    count_tasks,
-    subtask_counts,
-    subtask_pages,
-    tags_by_task_ids,
-    task_page,
-    tasks_by_ids,
-)
+from db.subtasks import subtask_counts, subtask_pages
+from db.task_rows import NOTHING_ALONG, Along, Related, TaskRow
+from db.tasks import TaskFilter, count_tasks, tags_by_task_ids, task_page, tasks_by_ids
 from db.users import UserRow, users_by_ids
 
 SubtaskPageKey = tuple[int, PageRequest]
+"""A parent's id and the page of its subtasks."""
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 T = TypeVar("T")
@@ -92,42 +86,60 @@ class Loaders:
     """
 
     def __init__(self, reads: Reads) -> None:
-        self._reads = reads
-        self._lock = reads.statements
+        self.reads = reads
+        self.lock = reads.statements
         self._by_user: dict[int, UserLoaders] = {}
 
     @cached_property
     def user_by_id(self) -> SharedLoader[int, UserRow | None]:
         async def load_users(ids: Sequence[int]) -> list[UserRow | None]:
-            async with self._lock:
-                return await users_by_ids(self._reads, ids)
+            async with self.lock:
+                return await users_by_ids(self.reads, ids)
 
         return SharedLoader(load_users)
 
     async def user_page(self, *, search: str | None, request: PageRequest) -> Page[UserRow]:
         """A page of the accounts list (administrators only; see resolvers/admin.py)."""
-        async with self._lock:
-            return await user_page(self._reads, search=search, request=request)
+        async with self.lock:
+            return await user_page(self.reads, search=search, request=request)
 
     async def user_count(self, *, search: str | None) -> int:
-        async with self._lock:
-            return await count_users(self._reads, search=search)
+        async with self.lock:
+            return await count_users(self.reads, search=search)
 
     def for_user(self, user_id: int) -> UserLoaders:
         """The loaders of one user's tasks, made once per request."""
         loaders = self._by_user.get(user_id)
         if loaders is None:
-            loaders = self._by_user[user_id] = UserLoaders(self._reads, self._lock, user_id)
+            loaders = self._by_user[user_id] = UserLoaders(self, user_id)
         return loaders
 
 
 class UserLoaders:
     """Everything a request reads about one user's tasks, batched and scoped to that user."""
 
-    def __init__(self, reads: Reads, lock: asyncio.Lock, user_id: int) -> None:
-        self.reads = reads
-        self.lock = lock
+    def __init__(self, loaders: Loaders, user_id: int) -> None:
+        self.reads = loaders.reads
+        self.lock = loaders.lock
         self.user_id = user_id
+        self.users = loaders
+        """The request's loaders of users: a task's owner is `users.user_by_id`."""
+        self.memo: dict[object, Any] = {}
+        """What the layers above derive once per request from this user's data (e.g. the
+        owner's User object, a connection's validated arguments), by their own keys."""
+
+    def prime(self, related: Related) -> None:
+        """Remember what a statement read along with its tasks: their loads need no query."""
+        if related.tags:
+            prime_tags = self.tags_by_task.prime
+            for task_id, tags in related.tags.items():
+                prime_tags(task_id, tags)
+        if related.parents:
+            prime_task = self.task_by_id.prime
+            for parent_id, row in related.parents.items():
+                prime_task(parent_id, row)
+        if related.owner is not None:
+            self.users.user_by_id.prime(related.owner.id, related.owner)
 
     @cached_property
     def task_by_id(self) -> SharedLoader[int, TaskRow | None]:
@@ -154,16 +166,32 @@ class UserLoaders:
             pages: dict[SubtaskPageKey, Page[TaskRow]] = {}
             for request, parent_ids in parents_by_request.items():
                 async with self.lock:
-                    found = await subtask_pages(
-                        self.reads, owner_id=self.user_id, parent_ids=parent_ids, request=request
-                    )
-                pages.update(
-                    ((parent_id, request), page)
-                    for parent_id, page in zip(parent_ids, found, strict=True)
-                )
+                    found = await self._subtask_pages(parent_ids, request, NOTHING_ALONG)
+                keys_found = ((parent_id, request) for parent_id in parent_ids)
+                pages.update(zip(keys_found, found, strict=True))
             return [pages[key] for key in keys]
 
         return SharedLoader(load_subtask_pages)
+
+    async def read_subtask_pages(
+        self, parent_ids: Sequence[int], request: PageRequest, along: Along
+    ) -> None:
+        """Read ahead one page of subtasks of each parent, with what `along` asks, in one
+        statement, so that `subtask_page` answers these at once."""
+        found = await run_to_completion(self.reads, self._subtask_pages(parent_ids, request, along))
+        prime = self.subtask_page.prime  # keeps a page already loaded, if any
+        for parent_id, page in zip(parent_ids, found, strict=True):
+            prime((parent_id, request), page)
+
+    async def _subtask_pages(
+        self, parent_ids: Sequence[int], request: PageRequest, along: Along
+    ) -> list[Page[TaskRow]]:
+        """The statement itself; the caller holds the statement lock."""
+        pages, related = await subtask_pages(
+            self.reads, owner_id=self.user_id, parent_ids=parent_ids, request=request, along=along
+        )
+        self.prime(related)
+        return pages
 
     @cached_property
     def subtask_count(self) -> SharedLoader[int, int]:
@@ -175,12 +203,23 @@ class UserLoaders:
 
         return SharedLoader(load_subtask_counts)
 
-    async def task_page(self, task_filter: TaskFilter, request: PageRequest) -> Page[TaskRow]:
-        """A top-level connection's page: its own query, so there is nothing to batch."""
-        return await run_to_completion(
+    async def task_page(
+        self, task_filter: TaskFilter, request: PageRequest, along: Along = NOTHING_ALONG
+    ) -> Page[TaskRow]:
+        """A top-level connection's page: its own query, so there is nothing to batch. What
+        `along` reads with it is primed into the loaders."""
+        page, related = await run_to_completion(
             self.reads,
-            task_page(self.reads, owner_id=self.user_id, task_filter=task_filter, request=request),
+            task_page(
+                self.reads,
+                owner_id=self.user_id,
+                task_filter=task_filter,
+                request=request,
+                along=along,
+            ),
         )
+        self.prime(related)
+        return page
 
     async def task_count(self, task_filter: TaskFilter) -> int:
         return await run_to_completion(

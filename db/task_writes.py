@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, TaskTag, User
 from db.request import Reads
-from db.tasks import TASK_COLUMNS, TaskRow
+from db.task_rows import TASK_COLUMNS, TaskRow, task_row
 from db.types import utcnow
 
 
@@ -73,7 +73,7 @@ async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> 
         )
         .returning(*TASK_COLUMNS)
     )
-    row = result.one()
+    row = task_row(result.one())
     await _insert_tags(session, owner_id=owner_id, task_id=row.id, tags=new.tags)
     return row
 
@@ -98,7 +98,8 @@ async def update_task(
         .values(values)
         .returning(*TASK_COLUMNS)
     )
-    row = result.one_or_none()
+    found = result.one_or_none()
+    row = None if found is None else task_row(found)
     if row is not None and changes.tags is not None:
         await session.execute(
             delete(TaskTag).where(TaskTag.owner_id == owner_id, TaskTag.task_id == task_id)

@@ -1,11 +1,10 @@
 """Reading tasks: every function takes the owner's id and never returns another user's row.
 
-Rows are plain column tuples (`TaskRow`), not ORM objects: a page of tasks is
-read on every request, and building identity-mapped instances for it costs more
-than the query. For the same reason the statements are plain Core selects, run
+Rows are `TaskRow`s (`db/task_rows.py`). The statements are plain Core selects, run
 on the request's read connection, and each is built once per shape (which filters,
-which ordering, which cursors) with the values as bound parameters: building a
-statement and its cache key on every request cost more than executing it.
+which ordering, which cursors, what is read along) with the values as bound
+parameters: building a statement and its cache key on every request cost more than
+executing it. Subtasks are read in `db/subtasks.py`.
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import aliased, join
 
 from db.driver import fetch_all
-from db.models import Task, TaskTag
+from db.models import Task, TaskTag, User
 from db.pagination import (
     LIMIT,
     Page,
@@ -34,24 +34,20 @@ from db.pagination import (
     window_conditions,
 )
 from db.request import Reads
-
-TaskRow: TypeAlias = Sequence[Any]
-"""A task's columns in TASK_COLUMNS order (a statement may add more after them). Read
-by position: a Row's attribute lookups by name cost ~30x an index (bench/hot_path.py)."""
-TASK_COLUMNS = (
-    Task.id,
-    Task.owner_id,
-    Task.parent_id,
-    Task.title,
-    Task.description,
-    Task.completed,
-    Task.completed_at,
-    Task.priority,
-    Task.due_at,
-    Task.created_at,
-    Task.updated_at,
+from db.task_rows import (
+    IDS,
+    NOTHING_ALONG,
+    OWNER,
+    TASK_COLUMNS,
+    Along,
+    Layout,
+    Related,
+    TaskRow,
+    tags_column,
+    task_row,
 )
-TASK_COLUMN_INDEX = {column.key: index for index, column in enumerate(TASK_COLUMNS)}
+from db.users import USER_COLUMNS
+
 LIKE_ESCAPE = "\\"
 
 
@@ -93,10 +89,6 @@ class _FilterShape:
         )
 
 
-_OWNER = bindparam("owner_id", type_=Task.owner_id.type)
-_IDS = bindparam("ids", type_=Task.id.type, expanding=True)
-
-
 def escape_like(term: str) -> str:
     """`term` as a LIKE pattern that matches it literally, `%`, `_` and `\\` included."""
     escaped = term.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
@@ -104,7 +96,7 @@ def escape_like(term: str) -> str:
 
 
 def _filter_conditions(shape: _FilterShape) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Task.owner_id == _OWNER]
+    conditions: list[ColumnElement[bool]] = [Task.owner_id == OWNER]
     if shape.completed is not None:
         conditions.append(Task.completed.is_(shape.completed))
     if shape.search:
@@ -117,7 +109,7 @@ def _filter_conditions(shape: _FilterShape) -> list[ColumnElement[bool]]:
         )
     conditions.extend(
         exists().where(
-            TaskTag.owner_id == _OWNER,
+            TaskTag.owner_id == OWNER,
             TaskTag.task_id == Task.id,
             TaskTag.tag == bindparam(f"tag_{index}", type_=TaskTag.tag.type),
         )
@@ -155,13 +147,28 @@ def _filter_params(owner_id: int, task_filter: TaskFilter) -> dict[str, Any]:
 # not small; the caches keep the shapes in use.
 @lru_cache(maxsize=256)
 def _page_statements(
-    filter_shape: _FilterShape, page_shape: PageShape
+    filter_shape: _FilterShape,
+    page_shape: PageShape,
+    along: Along = NOTHING_ALONG,
+    dialect: str = "",
 ) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]] | None]:
     """A page's statement and, with a cursor, the probe beyond it on its own (for an empty page)."""
     conditions = _filter_conditions(filter_shape)
+    columns: list[Any] = [*TASK_COLUMNS]
+    if along.tags:
+        columns.append(tags_column(dialect))
+    tables: Any = Task
+    if along.parent:
+        parent = aliased(Task, name="parent")
+        columns += [getattr(parent, column.key) for column in TASK_COLUMNS]
+        joined = and_(parent.id == Task.parent_id, parent.owner_id == OWNER)
+        tables = join(tables, parent, joined, isouter=True)
+    if along.owner:
+        columns += USER_COLUMNS
+        tables = join(tables, User, User.id == Task.owner_id)
+    statement = select(*columns).select_from(tables)
     statement = (
-        select(*TASK_COLUMNS)
-        .where(*conditions, *window_conditions(page_shape))
+        statement.where(*conditions, *window_conditions(page_shape))
         .order_by(*order_clauses(fetch_ordering(page_shape)))
         .limit(LIMIT)
     )
@@ -183,22 +190,31 @@ def _page_statements(
 
 
 async def task_page(
-    reads: Reads, *, owner_id: int, task_filter: TaskFilter, request: PageRequest
-) -> Page[TaskRow]:
-    """One page of the owner's tasks, in one statement.
+    reads: Reads,
+    *,
+    owner_id: int,
+    task_filter: TaskFilter,
+    request: PageRequest,
+    along: Along = NOTHING_ALONG,
+) -> tuple[Page[TaskRow], Related]:
+    """One page of the owner's tasks, and what `along` asks to read with them, in one statement.
 
     With a cursor, whether rows lie beyond it on the other side rides along as
     an uncorrelated subquery column, which both databases evaluate once; only an
     empty page needs it asked separately.
     """
-    statement, probe = _page_statements(_FilterShape.of(task_filter), PageShape.of(request))
-    params = _filter_params(owner_id, task_filter) | page_params(request)
     connection = await reads.connection()
-    rows = await fetch_all(connection, statement, params)
+    statement, probe = _page_statements(
+        _FilterShape.of(task_filter), PageShape.of(request), along, connection.dialect.name
+    )
+    params = _filter_params(owner_id, task_filter) | page_params(request)
+    records = await fetch_all(connection, statement, params)
+    layout, related = Layout.of(along), Related()
+    rows = [layout.collect(record, related) for record in records]
     if probe is None:
-        return page_from_rows(request, rows, outside=False)
-    beyond = rows[0][-1] if rows else await connection.scalar(probe, params)
-    return page_from_rows(request, rows, outside=beyond is not None)
+        return page_from_rows(request, rows, outside=False), related
+    beyond = records[0][-1] if records else await connection.scalar(probe, params)
+    return page_from_rows(request, rows, outside=beyond is not None), related
 
 
 @lru_cache(maxsize=64)
@@ -212,19 +228,19 @@ async def count_tasks(reads: Reads, *, owner_id: int, task_filter: TaskFilter) -
     return int(await connection.scalar(statement, _filter_params(owner_id, task_filter)) or 0)
 
 
-_TASKS_BY_IDS = select(*TASK_COLUMNS).where(Task.owner_id == _OWNER, Task.id.in_(_IDS))
+_TASKS_BY_IDS = select(*TASK_COLUMNS).where(Task.owner_id == OWNER, Task.id.in_(IDS))
 
 
 async def tasks_by_ids(reads: Reads, *, owner_id: int, ids: Sequence[int]) -> list[TaskRow | None]:
     connection = await reads.connection()
     result = await connection.execute(_TASKS_BY_IDS, {"owner_id": owner_id, "ids": list(ids)})
-    by_id = {row.id: row for row in result}
+    by_id = {row.id: row for row in map(task_row, result)}
     return [by_id.get(task_id) for task_id in ids]
 
 
 _TAGS_BY_TASK_IDS = (
     select(TaskTag.task_id, TaskTag.tag)
-    .where(TaskTag.owner_id == _OWNER, TaskTag.task_id.in_(_IDS))
+    .where(TaskTag.owner_id == OWNER, TaskTag.task_id.in_(IDS))
     .order_by(TaskTag.task_id, TaskTag.tag)
 )
 
@@ -241,95 +257,3 @@ async def tags_by_task_ids(
     for task_id, tag in result:
         tags[task_id].append(tag)
     return [tags.get(task_id, []) for task_id in task_ids]
-
-
-_OWNED_CHILDREN = (Task.owner_id == _OWNER, Task.parent_id.in_(_IDS))
-
-
-@lru_cache(maxsize=64)
-def _subtask_statements(
-    page_shape: PageShape,
-) -> tuple[Select[*tuple[Any, ...]], Select[int | None] | None]:
-    """The subtask pages' window statement and, with a cursor, the parents with rows beyond it."""
-    ranked = (
-        select(
-            *TASK_COLUMNS,
-            func.row_number()
-            .over(partition_by=Task.parent_id, order_by=order_clauses(fetch_ordering(page_shape)))
-            .label("rank"),
-        )
-        .where(*_OWNED_CHILDREN, *window_conditions(page_shape))
-        .subquery()
-    )
-    statement = (
-        select(*(ranked.c[column.key] for column in TASK_COLUMNS))
-        .where(ranked.c.rank <= LIMIT)
-        .order_by(ranked.c.parent_id, ranked.c.rank)
-    )
-    outside = outside_conditions(page_shape)
-    if outside is None:
-        return statement, None
-    return statement, select(Task.parent_id).where(*_OWNED_CHILDREN, outside).group_by(
-        Task.parent_id
-    )
-
-
-async def subtask_pages(
-    reads: Reads, *, owner_id: int, parent_ids: Sequence[int], request: PageRequest
-) -> list[Page[TaskRow]]:
-    """The same page of subtasks for many parents in one statement (a window per parent)."""
-    statement, parents_with_rows_outside = _subtask_statements(PageShape.of(request))
-    params = {"owner_id": owner_id, "ids": list(parent_ids), **page_params(request)}
-    connection = await reads.connection()
-    rows: defaultdict[int, list[TaskRow]] = defaultdict(list)
-    for row in await connection.execute(statement, params):
-        rows[row.parent_id].append(row)
-    with_rows_outside: set[int | None] = set()
-    if parents_with_rows_outside is not None:
-        with_rows_outside = set(await connection.scalars(parents_with_rows_outside, params))
-    return [
-        page_from_rows(request, rows.get(parent_id, []), outside=parent_id in with_rows_outside)
-        for parent_id in parent_ids
-    ]
-
-
-_SUBTASK_COUNTS = (
-    select(Task.parent_id, func.count()).where(*_OWNED_CHILDREN).group_by(Task.parent_id)
-)
-
-
-async def subtask_counts(reads: Reads, *, owner_id: int, parent_ids: Sequence[int]) -> list[int]:
-    connection = await reads.connection()
-    result = await connection.execute(
-        _SUBTASK_COUNTS, {"owner_id": owner_id, "ids": list(parent_ids)}
-    )
-    counts: dict[int | None, int] = dict(result.all())
-    return [counts.get(parent_id, 0) for parent_id in parent_ids]
-
-
-def _self_or_ancestor_statement() -> Select[bool]:
-    """UNION (not UNION ALL) stops the walk even on a cycle, which the schema
-    forbids but a crashed writer must not turn into an endless query."""
-    chain = (
-        select(Task.id, Task.parent_id)
-        .where(Task.owner_id == _OWNER, Task.id == bindparam("of_task_id", type_=Task.id.type))
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union(
-        select(Task.id, Task.parent_id).where(Task.owner_id == _OWNER, Task.id == chain.c.parent_id)
-    )
-    return select(exists().where(chain.c.id == bindparam("task_id", type_=Task.id.type)))
-
-
-_SELF_OR_ANCESTOR = _self_or_ancestor_statement()
-
-
-async def is_self_or_ancestor(
-    reads: Reads, *, owner_id: int, task_id: int, of_task_id: int
-) -> bool:
-    """Whether `task_id` is `of_task_id` or one of its ancestors (walks up with a recursive CTE)."""
-    connection = await reads.connection()
-    found = await connection.scalar(
-        _SELF_OR_ANCESTOR, {"owner_id": owner_id, "task_id": task_id, "of_task_id": of_task_id}
-    )
-    return bool(found)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import Select, any_, bindparam, delete, exists, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.driver import fetch_all
 from db.models import User
 from db.request import Reads
 from db.sessions import rows_matched
@@ -44,8 +46,8 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
-class UserRow(Protocol):
-    """The public columns of a user, as `users_by_ids` reads them."""
+class UserRow(NamedTuple):
+    """The public columns of a user, as `users_by_ids` reads them, by name."""
 
     id: int
     email: str
@@ -65,6 +67,7 @@ USER_COLUMNS = (
     User.email_verified,
     User.suspended_at,
 )
+assert tuple(column.key for column in USER_COLUMNS) == UserRow._fields
 
 # Built once: the ids are a bound parameter, so each request reuses the statement
 # and its cache key. Core rows, not ORM objects: reads need no session.
@@ -73,10 +76,18 @@ _USERS_BY_IDS = select(*USER_COLUMNS).where(
 )
 
 
+# On PostgreSQL the ids are one array parameter, so that the read runs on the driver.
+_USERS_BY_ID_ARRAY = select(*USER_COLUMNS).where(
+    User.id == any_(bindparam("ids", type_=ARRAY(User.id.type)))
+)
+
+
 async def users_by_ids(reads: Reads, ids: Sequence[int]) -> list[UserRow | None]:
     connection = await reads.connection()
-    result = await connection.execute(_USERS_BY_IDS, {"ids": list(ids)})
-    by_id: dict[int, UserRow] = {row.id: row for row in result}
+    postgresql = connection.dialect.name == "postgresql"
+    statement: Select[*tuple[Any, ...]] = _USERS_BY_ID_ARRAY if postgresql else _USERS_BY_IDS
+    rows = await fetch_all(connection, statement, {"ids": list(ids)})
+    by_id: dict[int, UserRow] = {row.id: row for row in map(UserRow._make, rows)}
     return [by_id.get(user_id) for user_id in ids]
 
 

@@ -18,7 +18,8 @@ from resolvers.text import is_storable_text
 from schema.admin import MAX_REASON_LENGTH, NEWEST_FIRST, UserConnection, user_cursor_codec
 from schema.node import from_global_id
 from schema.pagination import OMITTED, page_request
-from schema.task import MAX_SEARCH_LENGTH, RelayArguments
+from schema.task import RelayArguments
+from schema.task_arguments import MAX_SEARCH_LENGTH
 from schema.user import User
 
 

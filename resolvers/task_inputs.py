@@ -5,11 +5,18 @@ from __future__ import annotations
 from strawberry import UNSET
 
 from db.loaders import UserLoaders
+from db.subtasks import is_self_or_ancestor
 from db.task_writes import NewTask, TaskChanges, lock_owner_tasks
-from db.tasks import is_self_or_ancestor
 from errors import BadUserInput
 from resolvers.text import require_storable_text
-from schema.task import CreateTaskInput, Priority, UpdateTaskInput, aware, normalize_tags, task_pk
+from schema.task_arguments import (
+    CreateTaskInput,
+    Priority,
+    UpdateTaskInput,
+    aware,
+    normalize_tags,
+    task_pk,
+)
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 1000

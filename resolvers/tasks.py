@@ -18,15 +18,12 @@ from errors import BadUserInput, NotFound
 from resolvers.task_inputs import PARENT_NOT_FOUND, new_task, task_changes
 from schema.node import Node, from_global_id, to_global_id
 from schema.pagination import OMITTED
-from schema.task import (
+from schema.task import RelayArguments, Task, TaskConnection, task_connection
+from schema.task_arguments import (
     CreateTaskInput,
-    RelayArguments,
-    Task,
-    TaskConnection,
     TaskFilterInput,
     TaskOrderInput,
     UpdateTaskInput,
-    task_connection,
     task_pk,
 )
 from schema.user import User
@@ -36,8 +33,9 @@ async def _task(context: RequestContext, global_id: str) -> Task | None:
     pk = task_pk(global_id)
     if pk is None:
         return None
-    row = await context.loaders.for_user(context.require_user_id()).task_by_id.load(pk)
-    return None if row is None else Task.from_row(row)
+    loaders = context.loaders.for_user(context.require_user_id())
+    row = await loaders.task_by_id.load(pk)
+    return None if row is None else Task.from_row(row, loaders, context.settings)
 
 
 async def _node(context: RequestContext, global_id: str) -> Node | None:
@@ -108,7 +106,7 @@ class TaskMutation:
         except IntegrityError:
             # The parent was deleted between the check and the insert.
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Change a task; omitted fields stay, explicit nulls clear.")
     async def update_task(
@@ -130,7 +128,7 @@ class TaskMutation:
             raise BadUserInput(PARENT_NOT_FOUND, field="parentId") from None
         if row is None:
             raise NotFound
-        return Task.from_row(row)
+        return Task.from_row(row, context.loaders.for_user(user_id), context.settings)
 
     @strawberry.mutation(description="Delete a task and its subtasks; returns the deleted id.")
     async def delete_task(self, info: Info, id: strawberry.ID) -> strawberry.ID:  # noqa: A002

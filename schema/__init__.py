@@ -1,46 +1,29 @@
-"""The GraphQL schema: the root types assembled from `resolvers/`, and how an operation runs.
+"""The GraphQL schema: the root types assembled from `resolvers/`.
 
 Root types live beside the code that resolves them (`resolvers/auth.py`,
-`resolvers/tasks.py`); this module assembles them, and `TaskqlSchema.execute` runs
-one operation through taskql's rules in order: parse (cached, token limit), the
-operation's type, the document limits and validation (cached), the bad-token rule,
-execution, and the error codes.
+`resolvers/tasks.py`); this module assembles them into a `TaskqlSchema`
+(`schema.runtime.operation`), which runs each operation through taskql's rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from inspect import isawaitable
-from typing import Any, NoReturn
+from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, specified_rules
-from graphql.execution import execute as graphql_execute
-from graphql.validation import ASTValidationRule
-from strawberry.exceptions import MissingQueryError
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
+from strawberry.directive import StrawberryDirective
 
 from resolvers.accounts import AccountMutation
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.tasks import TaskMutation, TaskQuery
-from schema.authentication import token_refusal
-from schema.errors import ErrorCodes
-from schema.execution import PlainFieldExecutionContext
-from schema.limits import (
-    LimitExceeded,
-    Limits,
-    NoIntrospectionRule,
-    chosen_operation,
-    document_errors,
-    parse_document,
-)
 from schema.node import Node
+from schema.runtime.errors import ErrorCodes
+from schema.runtime.limits import Limits
+from schema.runtime.operation import ExtensionFactory, TaskqlSchema
 from settings import Settings
+
+__all__ = ["Mutation", "Query", "TaskqlSchema", "build_schema", "export_sdl"]
 
 
 @strawberry.type
@@ -53,131 +36,21 @@ class Mutation(AuthMutation, TaskMutation, AccountMutation, AdminMutation):
     pass
 
 
-class TaskqlSchema(strawberry.Schema):
-    """The executable schema; `execute` applies taskql's rules to every operation.
-
-    The rules run in line rather than as Strawberry schema extensions: an extension
-    hook costs every request a context manager (and a wrapped generator) per phase,
-    a tenth of W1's CPU when they were hooks.
-    """
-
-    def __init__(
-        self,
-        *,
-        limits: Limits,
-        error_codes: ErrorCodes,
-        introspection: bool,
-    ) -> None:
-        super().__init__(
-            query=Query,
-            mutation=Mutation,
-            types=[Node],
-            execution_context_class=PlainFieldExecutionContext,
-        )
-        self.limits = limits
-        self.error_codes = error_codes
-        rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
-        self.validation_rules = rules if introspection else (*rules, NoIntrospectionRule)
-
-    async def execute(  # noqa: PLR0917
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        """Run one operation. Raises only for requests that name no runnable operation:
-        MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError."""
-        request_id = str(getattr(context_value, "request_id", ""))
-        document = self._checked_document(
-            query,
-            variable_values,
-            operation_name,
-            allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
-        )
-        if not isinstance(document, DocumentNode):
-            return self._result(None, document, executing=False, request_id=request_id)
-        if operation_name is None:  # the first operation runs (see chosen_operation)
-            first = chosen_operation(document, None)
-            operation_name = first.name.value if first and first.name else None
-        refusal = token_refusal(context_value, document, operation_name)
-        if refusal is not None:
-            return self._result(None, [refusal], executing=True, request_id=request_id)
-        try:
-            result = graphql_execute(
-                self._schema,
-                document,
-                root_value=root_value,
-                context_value=context_value,
-                variable_values=variable_values,
-                operation_name=operation_name,
-                executor_class=self.execution_context_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                operation_extensions=operation_extensions,
-            )
-            if isawaitable(result):
-                result = await result
-        except Exception as error:
-            failure = GraphQLError(str(error), original_error=error)
-            return self._result(None, [failure], executing=True, request_id=request_id)
-        return self._result(result.data, result.errors or [], executing=True, request_id=request_id)
-
-    def _checked_document(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None,
-        operation_name: str | None,
-        allowed_operation_types: Iterable[OperationType],
-    ) -> DocumentNode | list[GraphQLError]:
-        """The parsed document when it may run, or why not (errors found before execution)."""
-        if not query:
-            raise MissingQueryError
-        parsed = parse_document(query, self.limits.max_tokens)
-        if isinstance(parsed, LimitExceeded):
-            return [parsed.error()]
-        if isinstance(parsed, GraphQLSyntaxError):
-            return [parsed]
-        operation = chosen_operation(parsed, operation_name)
-        if operation is None:
-            raise CannotGetOperationTypeError(operation_name)
-        operation_type = OperationType(operation.operation.value)
-        if operation_type not in allowed_operation_types:
-            raise InvalidOperationTypeError(operation_type)
-        errors = document_errors(
-            self._schema,
-            query,
-            parsed,
-            variables=variable_values,
-            limits=self.limits,
-            rules=self.validation_rules,
-        )
-        return errors or parsed
-
-    def _result(
-        self,
-        data: dict[str, Any] | None,
-        errors: list[GraphQLError],
-        *,
-        executing: bool,
-        request_id: str,
-    ) -> ExecutionResult:
-        """The result with every error coded (see ErrorCodes)."""
-        coded = [
-            self.error_codes.coded(error, executing=executing, request_id=request_id)
-            for error in errors
-        ]
-        return ExecutionResult(data=data, errors=coded or None)
-
-    def execute_sync(self, *_: Any, **__: Any) -> NoReturn:
-        raise NotImplementedError("taskql runs operations with `await schema.execute(...)`")
-
-
-def build_schema(settings: Settings) -> TaskqlSchema:
-    """The executable schema, with the limits and error handling the settings ask for."""
+def build_schema(
+    settings: Settings,
+    *,
+    extensions: Iterable[ExtensionFactory] = (),
+    directives: Iterable[StrawberryDirective[Any]] = (),
+) -> TaskqlSchema:
+    """The executable schema, with the limits and error handling the settings ask for, and
+    any Strawberry schema extensions and custom directives (each honoured: see
+    `schema.runtime.operation`)."""
     return TaskqlSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Node],
+        extensions=extensions,
+        directives=directives,
         limits=Limits(
             max_tokens=settings.max_tokens,
             max_depth=settings.max_query_depth,

@@ -8,8 +8,8 @@ import strawberry
 
 from db.pagination import Ordering, Page, Position, SortField
 from db.users import UserRow
-from schema.execution import PURE
 from schema.pagination import CursorCodec, PageInfo
+from schema.runtime.plain import PURE
 from schema.user import User
 
 NEWEST_FIRST = Ordering(SortField.CREATED_AT, descending=True)

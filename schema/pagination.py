@@ -21,8 +21,8 @@ import strawberry
 from db.pagination import Ordering, PageRequest, Position, SortField, SortValue
 from errors import BadUserInput
 from resolvers.text import is_storable_text
-from schema.execution import PURE
 from schema.node import MAX_PK
+from schema.runtime.plain import PURE
 from settings import Settings
 
 T = TypeVar("T")

@@ -1,183 +1,42 @@
-"""The Task type, its connection, and the inputs that filter and order tasks.
+"""The Task type and its connection.
 
-Relations (`owner`, `parent`, `tags`, `subtasks`) resolve through the viewer's
-dataloaders, so a page costs one query per relation, not one per task.
+Relations (`owner`, `parent`, `tags`, `subtasks`) resolve through the owner's
+dataloaders, so a page costs one query per relation, not one per task; a page reads
+what its nodes select ahead (schema/relations.py), so that they answer at once. The
+inputs that filter and order tasks are in `schema/task_arguments.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum, IntEnum
+from datetime import datetime
+from operator import attrgetter
+from typing import cast
 
 import strawberry
 
-from auth.context import Info, RequestContext
-from db.pagination import Ordering, Page, PageRequest, Position, SortField, SortValue
-from db.tasks import TASK_COLUMN_INDEX, TASK_COLUMNS, TaskFilter, TaskRow
+from auth.context import Info
+from db.loaders import UserLoaders
+from db.pagination import Ordering, Page, PageRequest, Position, SortValue
+from db.task_rows import TaskRow
+from db.users import UserRow
 from errors import BadUserInput, Unauthenticated
-from resolvers.text import require_storable_text
-from schema.execution import PURE
-from schema.node import Node, from_global_id, to_global_id
+from schema.node import Node, to_global_id
 from schema.pagination import OMITTED, CursorCodec, PageInfo, given, page_request
+from schema.relations import loaded, look_ahead, mapped_later
+from schema.runtime.plain import PURE
+from schema.task_arguments import (
+    DEFAULT_ORDERING,
+    PRIORITIES,
+    Priority,
+    TaskFilterInput,
+    TaskOrderInput,
+    ordering,
+    task_filter,
+)
 from schema.user import User
-
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
-MAX_SEARCH_LENGTH = 200
-DEFAULT_ORDERING = Ordering(SortField.CREATED_AT, descending=True)
-TASK_WIDTH = len(TASK_COLUMNS)
-
-
-@strawberry.enum
-class Priority(IntEnum):
-    NONE = 0
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    URGENT = 4
-
-
-PRIORITIES = tuple(Priority)
-
-
-@strawberry.enum
-class TaskOrderField(Enum):
-    CREATED_AT = SortField.CREATED_AT
-    UPDATED_AT = SortField.UPDATED_AT
-    DUE_AT = SortField.DUE_AT
-    PRIORITY = SortField.PRIORITY
-    TITLE = SortField.TITLE
-
-
-@strawberry.enum
-class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
-
-
-@strawberry.input(name="TaskOrder")
-class TaskOrderInput:
-    field: TaskOrderField
-    direction: OrderDirection
-
-
-@strawberry.input(name="TaskFilter", description="Every given condition must hold.")
-class TaskFilterInput:
-    completed: bool | None = None
-    search: str | None = strawberry.field(
-        default=None,
-        description="Case-insensitive substring of the title or description, taken literally.",
-    )
-    tags: list[str] | None = strawberry.field(
-        default=None, description="Tasks carrying all of these tags."
-    )
-    due_before: datetime | None = strawberry.field(
-        default=None, description="Tasks due strictly before this instant."
-    )
-    due_after: datetime | None = strawberry.field(
-        default=None, description="Tasks due at or after this instant."
-    )
-    parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Subtasks of this task."
-    )
-    top_level: bool | None = strawberry.field(
-        default=None, description="true: only tasks without a parent; false: only subtasks."
-    )
-
-
-@strawberry.input
-class CreateTaskInput:
-    title: str = strawberry.field(description="1 to 200 characters after trimming.")
-    description: str | None = strawberry.field(
-        default=None, description="At most 1,000 characters."
-    )
-    priority: Priority | None = strawberry.field(default=None, description="NONE when omitted.")
-    due_at: datetime | None = strawberry.field(default=None, description="With a time zone offset.")
-    tags: list[str] | None = strawberry.field(
-        default=None, description="At most 20, each 1 to 50 characters; stored lower-case."
-    )
-    parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Another task of yours."
-    )
-
-
-@strawberry.input(description="An omitted field is unchanged; an explicit null clears it.")
-class UpdateTaskInput:
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    completed: bool | None = strawberry.UNSET
-    priority: Priority | None = strawberry.UNSET
-    due_at: datetime | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    parent_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Another task of yours, not this one nor one of its subtasks; null: top level.",
-    )
-
-
-def task_pk(global_id: str) -> int | None:
-    """The primary key of a well-formed Task id, None for anything else."""
-    decoded = from_global_id(global_id)
-    if decoded is None or decoded[0] != "Task":
-        return None
-    return decoded[1]
-
-
-def normalize_tags(tags: Iterable[str], *, field: str) -> tuple[str, ...]:
-    """Trimmed, lower-case, each 1..50 characters, duplicates dropped, at most 20."""
-    normalized: dict[str, None] = {}
-    for tag in tags:
-        clean = tag.strip().lower()
-        if not 1 <= len(clean) <= MAX_TAG_LENGTH:
-            raise BadUserInput(f"Tags are 1 to {MAX_TAG_LENGTH} characters.", field=field)
-        normalized[require_storable_text(clean, field=field)] = None
-    if len(normalized) > MAX_TAGS:
-        raise BadUserInput(f"A task has at most {MAX_TAGS} tags.", field=field)
-    return tuple(normalized)
-
-
-def aware(moment: datetime | None, *, field: str) -> datetime | None:
-    """`moment` in UTC; it needs an offset, and its UTC instant must fit in years 1 to 9999."""
-    if moment is None:
-        return None
-    if moment.utcoffset() is None:
-        raise BadUserInput("Give a time zone offset, e.g. 2030-01-31T09:00:00Z.", field=field)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise BadUserInput("Give a moment between years 1 and 9999 in UTC.", field=field) from None
-
-
-def task_filter(filter_input: TaskFilterInput | None) -> TaskFilter:
-    if filter_input is None:
-        return TaskFilter()
-    search = filter_input.search
-    if search is not None:
-        if len(search) > MAX_SEARCH_LENGTH:
-            raise BadUserInput(f"Search at most {MAX_SEARCH_LENGTH} characters.", field="search")
-        require_storable_text(search, field="search", multiline=True)
-    parent_id = None
-    if filter_input.parent_id is not None:
-        parent_id = task_pk(filter_input.parent_id)
-        if parent_id is None:
-            raise BadUserInput("Not a task id.", field="parentId")
-    return TaskFilter(
-        completed=filter_input.completed,
-        search=search or None,
-        tags=normalize_tags(filter_input.tags or (), field="tags"),
-        due_before=aware(filter_input.due_before, field="dueBefore"),
-        due_after=aware(filter_input.due_after, field="dueAfter"),
-        parent_id=parent_id,
-        top_level=filter_input.top_level,
-    )
-
-
-def ordering(order_by: TaskOrderInput | None) -> Ordering:
-    if order_by is None:
-        return DEFAULT_ORDERING
-    return Ordering(order_by.field.value, order_by.direction is OrderDirection.DESC)
+from settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,14 +56,12 @@ class RelayArguments:
         return cls(given(first), given(after), given(last), given(before))
 
     def page(
-        self, context: RequestContext, *, owner_id: int, task_ordering: Ordering
+        self, settings: Settings, *, owner_id: int, task_ordering: Ordering
     ) -> tuple[CursorCodec, PageRequest]:
         """The owner's cursor codec, and these arguments validated into a page request."""
-        codec = CursorCodec(
-            secret=context.settings.signing_key, user_id=owner_id, ordering=task_ordering
-        )
+        codec = CursorCodec(secret=settings.signing_key, user_id=owner_id, ordering=task_ordering)
         request = page_request(
-            settings=context.settings,
+            settings=settings,
             codec=codec,
             ordering=task_ordering,
             first=self.first,
@@ -231,75 +88,97 @@ class Task(Node):
     parent_pk: strawberry.Private[int | None]
     owner_pk: strawberry.Private[int]
 
+    loaders: strawberry.Private[UserLoaders]
+    settings: strawberry.Private[Settings]
+
     @classmethod
-    def from_row(cls, row: TaskRow) -> Task:
-        (
-            pk,
-            owner_id,
-            parent_id,
-            title,
-            description,
-            completed,
-            completed_at,
-            priority,
-            due_at,
-            created_at,
-            updated_at,
-        ) = row[:TASK_WIDTH]  # TASK_COLUMNS by position (a page's statement may add more)
+    def from_row(cls, row: TaskRow, loaders: UserLoaders, settings: Settings) -> Task:
+        """The task of `row`; `loaders` are its owner's, which its relations load through."""
         return cls(
-            id=to_global_id("Task", pk),
-            pk=pk,
-            parent_pk=parent_id,
-            owner_pk=owner_id,
-            title=title,
-            description=description,
-            completed=completed,
-            completed_at=completed_at,
-            priority=PRIORITIES[priority],
-            due_at=due_at,
-            created_at=created_at,
-            updated_at=updated_at,
+            id=to_global_id("Task", row.id),
+            pk=row.id,
+            parent_pk=row.parent_id,
+            owner_pk=row.owner_id,
+            title=row.title,
+            description=row.description,
+            completed=row.completed,
+            completed_at=row.completed_at,
+            priority=PRIORITIES[row.priority],
+            due_at=row.due_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            loaders=loaders,
+            settings=settings,
         )
 
-    @strawberry.field(description="Lower-case, alphabetical.")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.for_user(self.owner_pk).tags_by_task.load(self.pk)
+    # Relations answer at once when a page read them along (schema/relations.py); the
+    # type checker is told the value, which graphql-core awaits when it is not ready yet.
+    @strawberry.field(description="Lower-case, alphabetical.", metadata={PURE: True})
+    def tags(self) -> list[str]:
+        ready, tags = loaded(self.loaders.tags_by_task, self.pk)
+        return tags if ready else cast("list[str]", tags)
 
-    @strawberry.field
-    async def parent(self, info: Info) -> Task | None:
+    @strawberry.field(metadata={PURE: True})
+    def parent(self) -> Task | None:
         if self.parent_pk is None:
             return None
-        loaders = info.context.loaders.for_user(self.owner_pk)
-        row = await loaders.task_by_id.load(self.parent_pk)
-        return None if row is None else Task.from_row(row)
+        loaders, settings = self.loaders, self.settings
+        return cast(
+            "Task | None",
+            mapped_later(
+                loaders.task_by_id,
+                self.parent_pk,
+                lambda row: None if row is None else Task.from_row(row, loaders, settings),
+            ),
+        )
 
-    @strawberry.field
-    async def owner(self, info: Info) -> User:
-        row = await info.context.loaders.user_by_id.load(self.owner_pk)
-        if row is None:
-            raise Unauthenticated(reason="invalid")
-        return User.from_row(row)
+    @strawberry.field(metadata={PURE: True})
+    def owner(self) -> User:
+        memo = self.loaders.memo
+        owner = memo.get(User)
+        if owner is None:
+            owner = mapped_later(self.loaders.users.user_by_id, self.owner_pk, _owner)
+            if isinstance(owner, User):  # one User object for every task of the page
+                memo[User] = owner
+        return cast("User", owner)
 
-    @strawberry.field(description="Newest first.")
-    async def subtasks(
+    @strawberry.field(description="Newest first.", metadata={PURE: True})
+    def subtasks(
         self,
-        info: Info,
         *,
         first: int | None = OMITTED,
         after: str | None = OMITTED,
         last: int | None = OMITTED,
         before: str | None = OMITTED,
     ) -> TaskConnection:
-        context = info.context
-        loaders = context.loaders.for_user(self.owner_pk)
-        codec, request = RelayArguments.of(first, after, last, before).page(
-            context, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
-        )
-        page = await loaders.subtask_page.load((self.pk, request))
-        pk = self.pk
-        return TaskConnection.from_page(
-            page, codec, DEFAULT_ORDERING, count=lambda: loaders.subtask_count.load(pk)
-        )
+        loaders, settings, pk = self.loaders, self.settings, self.pk
+        arguments = RelayArguments.of(first, after, last, before)
+        # Every task of a page validates the same arguments: once per request.
+        paged = loaders.memo.get(arguments)
+        if paged is None:
+            paged = loaders.memo[arguments] = arguments.page(
+                settings, owner_id=self.owner_pk, task_ordering=DEFAULT_ORDERING
+            )
+        codec, request = paged
+
+        def connection(page: Page[TaskRow]) -> TaskConnection:
+            return TaskConnection.from_page(
+                page,
+                codec,
+                DEFAULT_ORDERING,
+                loaders,
+                settings,
+                count=lambda: loaders.subtask_count.load(pk),
+            )
+
+        # At once when the page above read the subtask pages ahead (task_connection).
+        return cast("TaskConnection", mapped_later(loaders.subtask_page, (pk, request), connection))
+
+
+def _owner(row: UserRow | None) -> User:
+    if row is None:
+        raise Unauthenticated(reason="invalid")
+    return User.from_row(row)
 
 
 @strawberry.type
@@ -333,16 +212,15 @@ class TaskConnection:
         page: Page[TaskRow],
         codec: CursorCodec,
         task_ordering: Ordering,
+        loaders: UserLoaders,
+        settings: Settings,
         *,
         count: Callable[[], Awaitable[int]],
     ) -> TaskConnection:
-        sort_index = TASK_COLUMN_INDEX[task_ordering.field.value]
+        sort_value = attrgetter(task_ordering.field.value)  # a TaskRow field, by name
+        make = Task.from_row
         edges = [
-            TaskEdge(
-                node=Task.from_row(row),
-                sort_value=row[sort_index],
-                codec=codec,
-            )
+            TaskEdge(node=make(row, loaders, settings), sort_value=sort_value(row), codec=codec)
             for row in page.rows
         ]
         return cls(
@@ -368,14 +246,33 @@ async def task_connection(
 ) -> TaskConnection:
     """A user's tasks as a connection: `Query.tasks` and `User.tasks` both answer this.
 
-    `owner_id` is the viewer's id, or the id of a `User` the request may see.
+    `owner_id` is the viewer's id, or the id of a `User` the request may see. What the
+    client selects below the page is read ahead (schema/relations.py): each task's tags
+    and parent in the page's own statement, the owner, and each `subtasks(...)` selection
+    for the whole page in one statement, so that the page completes without waiting.
     """
     context = info.context
+    settings = context.settings
     loaders = context.loaders.for_user(owner_id)
     task_ordering = ordering(given(order_by))
-    codec, request = relay.page(context, owner_id=owner_id, task_ordering=task_ordering)
+    codec, request = relay.page(settings, owner_id=owner_id, task_ordering=task_ordering)
     conditions = task_filter(given(filter_input))
-    page = await loaders.task_page(conditions, request)
+    ahead = look_ahead(info)
+    page = await loaders.task_page(conditions, request, ahead.along)
+    parent_ids = [row.id for row in page.rows]
+    for arguments, along in ahead.subtasks if parent_ids else ():
+        try:
+            _codec, subtask_request = RelayArguments(**arguments).page(
+                settings, owner_id=owner_id, task_ordering=DEFAULT_ORDERING
+            )
+        except BadUserInput:
+            continue  # the field itself reports it
+        await loaders.read_subtask_pages(parent_ids, subtask_request, along)
     return TaskConnection.from_page(
-        page, codec, task_ordering, count=lambda: loaders.task_count(conditions)
+        page,
+        codec,
+        task_ordering,
+        loaders,
+        settings,
+        count=lambda: loaders.task_count(conditions),
     )

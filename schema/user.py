@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from auth.context import Info
 from auth.permissions import IsOwnAccount
-from db.users import UserRow
 from schema.node import Node, to_global_id
 from schema.pagination import OMITTED
 
 if TYPE_CHECKING:
-    from schema.task import TaskConnection, TaskFilterInput, TaskOrderInput
+    from schema.task import TaskConnection
+    from schema.task_arguments import TaskFilterInput, TaskOrderInput
+
+
+class UserFields(Protocol):
+    """What a User is built from: a `db.users.UserRow`, or the ORM user a signup made."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def email_verified(self) -> bool: ...
+    @property
+    def suspended_at(self) -> datetime | None: ...
 
 
 @strawberry.enum(description="What an account may do: USER, or ADMIN (set by `taskql promote`).")
@@ -49,7 +68,7 @@ class User(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: UserRow) -> User:
+    def from_row(cls, row: UserFields) -> User:
         return cls(
             id=to_global_id("User", row.id),
             pk=row.id,
@@ -74,8 +93,10 @@ class User(Node):
         after: str | None = OMITTED,
         last: int | None = OMITTED,
         before: str | None = OMITTED,
-        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task")] | None = OMITTED,  # noqa: A002
-        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task")] | None = OMITTED,
+        filter: Annotated[TaskFilterInput, strawberry.lazy("schema.task_arguments")]  # noqa: A002
+        | None = OMITTED,
+        order_by: Annotated[TaskOrderInput, strawberry.lazy("schema.task_arguments")]
+        | None = OMITTED,
     ) -> Annotated[TaskConnection, strawberry.lazy("schema.task")]:
         from schema.task import RelayArguments, task_connection  # noqa: PLC0415 - schema.task imports this module
 

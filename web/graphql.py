@@ -48,7 +48,7 @@ from auth.context import RequestContext, Services, get_context, services_of
 from db.commits import CommitRecord, recording_commits
 from db.request import RequestDatabase
 from errors import ServiceUnavailable, TaskqlError
-from schema.errors import describe_failure
+from schema.runtime.errors import describe_failure
 from settings import Settings
 from web.admission import Admission
 from web.graphql_request import (
@@ -252,8 +252,10 @@ class GraphQLEndpoint:
     async def _execute(
         self, request: Request, operation: Operation, context: RequestContext
     ) -> ExecutionResult:
+        # TaskqlSchema leaves DateTime values to the response encoder (see its docstring).
+        execute = getattr(self.schema, "execute_for_encoder", self.schema.execute)
         try:
-            return await self.schema.execute(
+            result: ExecutionResult = await execute(
                 operation.query,
                 variable_values=operation.variables,
                 context_value=context,
@@ -267,6 +269,7 @@ class GraphQLEndpoint:
             raise Refusal(RequestRefused(error.as_http_error_reason())) from None
         except MissingQueryError:
             raise Refusal(RequestUnreadable("The request has no `query`.")) from None
+        return result
 
     @staticmethod
     def _observe(request: Request, outcome: Outcome, user_id: int | None, seconds: float) -> None:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from strawberry.types.graphql import OperationType
 
 from errors import BadUserInput
-from schema.limits import chosen_operation, parse_document
+from schema.runtime.limits import chosen_operation, parse_document
 from settings import Settings
 from web.responses import (
     GRAPHQL_RESPONSE_MEDIA_TYPE,

@@ -34,7 +34,7 @@ from strawberry.types.graphql import OperationType
 
 from db.commits import CommitRecord
 from errors import BadUserInput, PersistedQueryNotFound, ServiceUnavailable, TaskqlError
-from schema.errors import (
+from schema.runtime.errors import (
     as_domain_error,
     describe_failure,
     format_domain_error,

@@ -36,7 +36,7 @@ from coredis.exceptions import RedisError
 from graphql import DocumentNode
 
 from errors import BadUserInput, Forbidden, PersistedQueryNotFound
-from schema.limits import parse_document
+from schema.runtime.limits import parse_document
 from settings import ConfigurationError, Settings
 
 logger = logging.getLogger("taskql.persisted_queries")

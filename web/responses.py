@@ -2,7 +2,7 @@
 
 A request refused before it reaches the schema (unreadable body, wrong media
 type, a transport limit) still answers the way GraphQL clients read errors,
-with `extensions.code` formatted by `schema/errors.py`.
+with `extensions.code` formatted by `schema/runtime/errors.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from errors import NotFound, TaskqlError
-from schema.errors import format_domain_error, format_unexpected_error
+from schema.runtime.errors import format_domain_error, format_unexpected_error
 
 JSON_MEDIA_TYPE = "application/json"
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
@@ -55,7 +55,7 @@ class Refusal(Exception):
 def encode_json(body: Any) -> bytes:
     """orjson for speed; text with lone surrogates (valid in JSON, not in UTF-8) is escaped.
 
-    Datetimes, which GraphQL results may carry unformatted (`schema/execution.py`),
+    Datetimes, which GraphQL results may carry unformatted (`schema/runtime/fast_path.py`),
     are written as `isoformat()` writes them, by either encoder.
     """
     try:

@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from strawberry.exceptions import StrawberryGraphQLError
 
 from db.engine import lost_connection
 from errors import ServiceUnavailable, TaskqlError
@@ -120,6 +121,11 @@ class ErrorCodes:
             return _with_extensions(error, message, extensions)
         if original is None and error.extensions and "code" in error.extensions:
             return error
+        if type(original) is StrawberryGraphQLError:
+            # A Strawberry permission class's refusal (its default error_class): meant for
+            # the client, as FORBIDDEN with the permission's message and extensions.
+            refusal_extensions = {"code": "FORBIDDEN", **(original.extensions or {})}
+            return _with_extensions(error, original.message, refusal_extensions)
         logger.error(
             "unexpected error in %s (request %s): %s",
             ".".join(str(key) for key in error.path or ()) or "operation",

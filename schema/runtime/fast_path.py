@@ -6,17 +6,11 @@ object and Strawberry's resolver wrapper for each of them, and walks its
 completion machinery once per object and once per value; on a 20-task page that
 is most of the request's CPU time.
 
-A *plain* field is one Strawberry marks basic (no resolver, no permission, no
-field extension), or a synchronous method marked `PURE` that needs nothing but
-`self`. A plain field without arguments or directives whose whole selection is
-plain too (leaves, objects of a concrete type, lists of them) is completed here
-by a small reader built once per selection: attribute reads, exact-type checks
-for the built-in scalars, and the scalar's own coercion otherwise.
-
-One value is left unformatted: an aware UTC `datetime` of Strawberry's DateTime
-stays a datetime in the result, for the response's JSON encoder
-(`web/responses.encode_json`), which writes it exactly as the scalar's
-`isoformat()` would. Results of this context are meant for that encoder.
+A plain field (`plain`) without directives, with literal arguments if any, whose
+whole selection is plain too (leaves, objects of a concrete type, lists of them)
+is completed here by a completer built once per selection (`completers`):
+attribute reads, exact-type checks for the built-in scalars, and the scalar's own
+coercion otherwise.
 
 Anything unusual in such a subtree (a null where the schema forbids one, a value
 a scalar refuses, an object of the wrong type, a pure method that raises) makes
@@ -27,74 +21,56 @@ null propagation stay exactly as graphql-core reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
-from enum import Enum, EnumMeta
-from functools import lru_cache
-from inspect import isawaitable
+from collections.abc import Iterable
 from keyword import iskeyword
-from math import isfinite
-from types import CodeType, FunctionType, GeneratorType
-from typing import Any, Final
-from uuid import UUID
+from typing import Any
 from weakref import WeakKeyDictionary, ref
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    GraphQLEnumType,
-    GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
+    ValueNode,
+    VariableNode,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 from strawberry.types.field import StrawberryField
 
-PURE: Final = "taskql.pure"
-"""Field metadata key: `strawberry.field(metadata={PURE: True})` on a synchronous
-method that only reads `self`, has no side effects and may safely run twice."""
+from schema.runtime.completers import (
+    CompileBudget,
+    _leaf_completer,
+    _nullable,
+    _object_closure,
+    _object_completer,
+    _pass_through,
+)
+from schema.runtime.plain import MISSING, Completer, FieldIndex, PlainField, _reader
 
-_MISSING: Any = object()
-Reader = Callable[[Any], Any]
-"""source -> the raw value, or _MISSING."""
-Completer = Callable[[Any], Any]
-"""raw value -> the response value, or _MISSING when graphql-core must take over."""
-
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class PlainField:
-    read: Reader
-    type: GraphQLOutputType
-    leaf: Completer | None
-    """The completer of a leaf field, built once per schema; None for objects and lists."""
-    attribute: str | None = None
-    """The attribute `read` reads, when it reads one."""
-    passes: str | None = None
-    """For a leaf of a built-in scalar: when a raw value passes as it is (see _pass_through)."""
-
-
-FieldIndex = dict[tuple[str, str], PlainField]
 _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
+
 
 SharedCompleters = dict[tuple[int, ...], tuple[tuple[FieldNode, ...], Completer | None]]
 """One operation's completers: (id of the PlainField, ids of the selecting field nodes) ->
 (those nodes, kept alive so that their ids are not reused; the completer)."""
+
+
 OperationCompleters = dict[int, tuple["ref[OperationDefinitionNode]", SharedCompleters | None]]
+
+
 # Per schema, id(operation node) -> (a weak reference to the node, its completers). An
 # entry goes with its operation node, when the parse cache lets go of the document (or at
 # the end of the request, for a document too long to be cached): nothing is kept that is
@@ -141,151 +117,14 @@ def _has_directives(*nodes: OperationDefinitionNode | FragmentDefinitionNode) ->
     return False
 
 
-def _attribute_reader(name: str) -> Reader:
-    def read(source: Any) -> Any:
-        try:
-            return getattr(source, name)
-        except Exception:  # a property or lazy attribute that raises: graphql-core reports it
-            return _MISSING
-
-    return read
-
-
-def _pure_reader(function: Callable[[Any], Any]) -> Reader:
-    def read(source: Any) -> Any:
-        try:
-            return function(source)
-        except Exception:  # graphql-core's path runs it again and reports the error
-            return _MISSING
-
-    return read
-
-
-def _reader(definition: StrawberryField) -> Reader | None:
-    if definition.extensions:
-        return None
-    resolver = definition.base_resolver
-    if resolver is None:
-        return _attribute_reader(definition.python_name)
-    pure = definition.metadata.get(PURE) is True
-    only_self = resolver.self_parameter is not None and not (
-        resolver.arguments
-        or resolver.info_parameter
-        or resolver.root_parameter
-        or resolver.parent_parameter
-    )
-    function = resolver.wrapped_func
-    if pure and only_self and not resolver.is_async and callable(function):
-        return _pure_reader(function)
-    return None
-
-
-# Values of these types are never awaitable, so they skip inspect.isawaitable.
-_NEVER_AWAITABLE = frozenset({str, int, float, bool, bytes, datetime, date, time, Decimal, UUID})
-
-
-def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
-    if type(value) not in _NEVER_AWAITABLE and isawaitable(value):  # graphql-core awaits it
-        return _MISSING
-    try:
-        coerced = coerce(value)
-    except Exception:
-        return _MISSING
-    return _MISSING if coerced is None or coerced is Undefined else coerced
-
-
-_NAMESPACE: Final[dict[str, Any]] = {
-    "MISSING": _MISSING,
-    "UTC": UTC,
-    "datetime": datetime,
-    "isfinite": isfinite,
-    "INT_MIN": INT_MIN,
-    "INT_MAX": INT_MAX,
-}
-"""What generated completers may name, besides the values they are built with."""
-
-
-@lru_cache(maxsize=1024)
-def _function_code(source: str, name: str) -> CodeType:
-    """The code of the function `name` that `source` defines, compiled once per source."""
-    module = compile(source, f"<taskql completer {name}>", "exec")
-    return next(
-        constant
-        for constant in module.co_consts
-        if isinstance(constant, CodeType) and constant.co_name == name
-    )
-
-
-def _generated(source: str, name: str, values: dict[str, Any]) -> Completer:
-    """The function `name` that `source` defines, with `values` in scope (as dataclasses and
-    attrs build their methods: one function per shape, without per-value calls)."""
-    function: Completer = FunctionType(_function_code(source, name), _NAMESPACE | values)
-    return function
-
-
-_PASS_THROUGH: Final[dict[str, str]] = {
-    "String": "type({v}) is str",
-    "ID": "type({v}) is str",
-    "Boolean": "type({v}) is bool",
-    "Int": "type({v}) is int and INT_MIN <= {v} <= INT_MAX",
-    "Float": "type({v}) is float and isfinite({v})",
-}
-"""When a raw value of a built-in scalar is already its own response value."""
-
-# Strawberry's DateTime formats with isoformat(); the response encoder (orjson) writes an
-# aware UTC datetime exactly as isoformat() does, ten times faster, so such values stay
-# datetimes. Formatting them here was a fifth of a task page's CPU.
-_UTC_DATETIME = "type({v}) is datetime and {v}.tzinfo is UTC"
-
-
-def _pass_through(leaf_type: GraphQLLeafType) -> str | None:
-    """An expression over `{v}`: true when the raw value is already the response value."""
-    if leaf_type.name == "DateTime" and leaf_type.serialize is strawberry_isoformat:
-        return _UTC_DATETIME
-    return _PASS_THROUGH.get(leaf_type.name)
-
-
-def _leaf_completer(leaf_type: GraphQLLeafType) -> Completer:
-    """Exact built-in types pass through; anything else goes through the type's coercion."""
-    coerce = leaf_type.coerce_output_value
-    passes = _pass_through(leaf_type)
-    if passes is not None:
-        condition = passes.format(v="value")
-        source = (
-            "def complete_leaf(value):\n"
-            f"    return value if {condition} else coerced(coerce, value)\n"
-        )
-        return _generated(source, "complete_leaf", {"coerced": _coerced, "coerce": coerce})
-    wrapped = getattr(leaf_type, "wrapped_cls", None)
-    if isinstance(leaf_type, GraphQLEnumType) and isinstance(wrapped, EnumMeta):
-        members: list[Enum] = list(wrapped)
-        names = {member: _coerced(coerce, member) for member in members}
-
-        def complete_enum(value: Any) -> Any:
-            if type(value) is wrapped:
-                return names[value]
-            return _coerced(coerce, value)
-
-        return complete_enum
-
-    def complete_scalar(value: Any) -> Any:
-        return _coerced(coerce, value)
-
-    return complete_scalar
-
-
-def _nullable(complete: Completer, field_type: GraphQLOutputType) -> Completer:
-    if isinstance(field_type, GraphQLNonNull):
-
-        def complete_non_null(value: Any) -> Any:
-            return _MISSING if value is None else complete(value)
-
-        return complete_non_null
-
-    def complete_nullable(value: Any) -> Any:
-        return None if value is None else complete(value)
-
-    return complete_nullable
+def _has_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variables(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variables(field.value) for field in value.fields)
+    return False
 
 
 def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
@@ -305,19 +144,35 @@ def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if not isinstance(definition, StrawberryField):
                 continue
-            read = _reader(definition)
-            if read is None:
+            reader = _reader(definition, field)
+            if reader is None:
                 continue
+            read, call = reader
+            names = strawberry_schema.config.name_converter
+            python_names = tuple(
+                (names.from_argument(argument), argument.python_name)
+                for argument in definition.arguments
+            )
             named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             leaf = passes = None
             if is_leaf_type(named):
                 leaf = _nullable(_leaf_completer(named), field.type)
                 passes = _pass_through(named)
             attribute = definition.python_name if definition.base_resolver is None else None
-            if attribute is not None and (not attribute.isidentifier() or iskeyword(attribute)):
+            # Only plain ASCII names are written into generated source: Python would read
+            # `ﬁeld` as `field` (NFKC), so any other name is read by its reader instead.
+            if attribute is not None and not (
+                attribute.isascii() and attribute.isidentifier() and not iskeyword(attribute)
+            ):
                 attribute = None
             index[type_name, field_name] = PlainField(
-                read=read, type=field.type, leaf=leaf, attribute=attribute, passes=passes
+                read=read,
+                type=field.type,
+                leaf=leaf,
+                attribute=attribute,
+                passes=passes,
+                call=call,
+                python_names=python_names,
             )
     _indexes[schema] = index
     return index
@@ -336,6 +191,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # and the parse cache hands every request for a document the same nodes: such
         # completers are built once per document, not once per request.
         self._shared: SharedCompleters | None = None
+        self._budget = CompileBudget()
         if self._fields:
             self._shared = _shared_completers(
                 self.schema, self.operation, self.fragment_definitions.values()
@@ -388,12 +244,12 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         def complete_list(value: Any) -> Any:
             if not isinstance(value, list | tuple):
-                return _MISSING
+                return MISSING
             completed = []
             for element in value:
                 result = item(element)
-                if result is _MISSING:
-                    return _MISSING
+                if result is MISSING:
+                    return MISSING
                 completed.append(result)
             return completed
 
@@ -417,14 +273,33 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 fields.append((response_name, None, None))
                 continue
             key = (object_type.name, node.name.value)
-            plain = None if node.arguments else self._fields.get(key)
+            plain = self._fields.get(key)
+            if plain is not None and node.arguments:
+                plain = self._with_literal_arguments(plain, object_type, node)
             if plain is None:
                 return None
             complete = plain.leaf or self._compile(plain.type, sub_fields)
             if complete is None:
                 return None
             fields.append((response_name, plain, complete))
-        return _object_completer(object_type, fields, self.is_awaitable)
+        return _object_completer(object_type, fields, self.is_awaitable, self._budget) or (
+            _object_closure(object_type, fields, self.is_awaitable)
+        )
+
+    def _with_literal_arguments(
+        self, plain: PlainField, object_type: GraphQLObjectType, node: FieldNode
+    ) -> PlainField | None:
+        """`plain` read with the node's arguments, when it is a PURE method and every
+        argument is a literal (a completer built with them is the same for every run)."""
+        if plain.call is None or any(
+            _has_variables(argument.value) for argument in node.arguments or ()
+        ):
+            return None
+        try:
+            arguments = get_argument_values(object_type.fields[node.name.value], node)
+        except Exception:  # an invalid literal: graphql-core's path reports it
+            return None
+        return plain.with_arguments(arguments)
 
     def execute_fields(
         self,
@@ -449,7 +324,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 )
                 if plain is not None:
                     value = self._complete_plain(plain, field_details_list, source_value)
-                    if value is not _MISSING:
+                    if value is not MISSING:
                         results[response_name] = value
                         continue
                 result = self.execute_field(
@@ -477,12 +352,12 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if len(field_details_list) > 1 and any(
             details.node.directives for details in field_details_list
         ):
-            return _MISSING
+            return MISSING
         complete = self._completer_for(plain, field_details_list)
         if complete is None:
-            return _MISSING
+            return MISSING
         raw = plain.read(source_value)
-        return _MISSING if raw is _MISSING else complete(raw)
+        return MISSING if raw is MISSING else complete(raw)
 
     async def _await_fields(
         self, results: dict[str, Any], awaitable_fields: list[str]
@@ -494,80 +369,3 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
         results.update(zip(awaitable_fields, awaited, strict=True))
         return results
-
-
-def _object_completer(
-    object_type: GraphQLObjectType,
-    fields: list[tuple[str, PlainField | None, Completer | None]],
-    is_awaitable: Callable[[Any], bool],
-) -> Completer:
-    """One generated function for one selection on `object_type`; `fields` are the response
-    names in order, with how each is read and completed (None, None: `__typename`).
-
-    For `{ id title dueAt }` on Task it reads, with the checks graphql-core would make:
-
-        def complete_object(value):
-            <the value is not awaitable, and is a Task>
-            try:
-                v0 = value.id
-                v1 = value.title
-                v2 = value.due_at
-            except Exception:          # graphql-core's path reports what raised
-                return MISSING
-            if not (type(v0) is str):  # else the scalar's own coercion, or MISSING
-                v0 = complete0(v0)
-                if v0 is MISSING:
-                    return MISSING
-            ...
-            return {key0: v0, key1: v1, key2: v2}    # keys: "id", "title", "dueAt"
-    """
-    values: dict[str, Any] = {
-        "settled_types": set(),  # types whose values are never awaitable (not generators)
-        "is_awaitable": is_awaitable,
-        "GeneratorType": GeneratorType,
-        "is_type_of": object_type.is_type_of,
-    }
-    lines = [
-        "def complete_object(value):",
-        "    value_type = type(value)",
-        "    if value_type not in settled_types:",
-        "        if is_awaitable(value):",  # graphql-core awaits it first
-        "            return MISSING",
-        "        if value_type is not GeneratorType:",
-        "            settled_types.add(value_type)",
-    ]
-    if object_type.is_type_of is not None:
-        # Only Strawberry's own is_type_of is left here, and it ignores its info.
-        lines += ["    if not is_type_of(value, None):", "        return MISSING"]
-    # Response names (a client's aliases) and the type name are values in scope, not
-    # text in the source: one compiled function serves every selection of the same shape.
-    reads, checks, results = [], [], []
-    for number, (response_name, plain, complete) in enumerate(fields):
-        name = f"v{number}"
-        values[f"key{number}"] = response_name
-        if plain is None:  # __typename
-            values[f"typename{number}"] = object_type.name
-            results.append(f"key{number}: typename{number}")
-            continue
-        results.append(f"key{number}: {name}")
-        values[f"complete{number}"] = complete
-        if plain.attribute is not None:
-            reads.append(f"        {name} = value.{plain.attribute}")
-        else:
-            values[f"read{number}"] = plain.read
-            reads.append(f"        {name} = read{number}(value)")
-            checks += [f"    if {name} is MISSING:", "        return MISSING"]
-        if plain.passes is None:
-            checks.append(f"    {name} = complete{number}({name})")
-        else:
-            condition = f"not ({plain.passes.format(v=name)})"
-            if not isinstance(plain.type, GraphQLNonNull):
-                condition = f"{name} is not None and {condition}"
-            checks += [f"    if {condition}:", f"        {name} = complete{number}({name})"]
-            checks += [f"        if {name} is MISSING:", "            return MISSING"]
-            continue
-        checks += [f"    if {name} is MISSING:", "        return MISSING"]
-    if reads:
-        lines += ["    try:", *reads, "    except Exception:", "        return MISSING"]
-    lines += [*checks, f"    return {{{', '.join(results)}}}", ""]
-    return _generated("\n".join(lines), "complete_object", values)
