@@ -178,6 +178,22 @@ async def test_a_deleted_users_pending_mail_is_dropped(
     assert await scalar(app, "SELECT count(*) FROM outbox_messages") == 0
 
 
+async def test_a_deleted_users_pending_reset_request_is_dropped(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A reset request is stored before the sender looks its address up: deleting the
+    account must drop it too, or a later account with that address gets the link."""
+    await app.state.services.outbox_sender.stop()  # nothing is sent from here on
+    payload = await signup(client, "ada@example.com")
+    await graphql(client, REQUEST_RESET, {"email": "Ada@Example.com"})
+    await graphql(client, REQUEST_RESET, {"email": "bob@example.com"})
+    await graphql(
+        client, DELETE_ACCOUNT, {"password": DEFAULT_PASSWORD}, token=payload["accessToken"]
+    )
+    assert await scalar(app, "SELECT count(*) FROM outbox_messages") == 1
+    assert await scalar(app, "SELECT recipient FROM outbox_messages") == "bob@example.com"
+
+
 @pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_account": "2/minute"}])
 async def test_reset_requests_are_limited_alike_for_known_and_unknown_addresses(
     client: httpx.AsyncClient,
