@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from auth.context import Info, RequestContext, log_auth_failure
 from auth.passwords import validate_password
 from auth.rate_limit import LimitedAction
-from db.account_tokens import FoundToken, TokenPurpose, find_token, spend_token
+from db.account_tokens import (
+    FoundToken,
+    TokenPurpose,
+    find_token,
+    spend_token,
+    void_user_tokens,
+)
 from db.models import User as UserModel
 from db.outbox import drop_requests_for
 from db.sessions import revoke_user_sessions
@@ -176,6 +182,7 @@ async def _switch_email(
     if not taken:
         try:
             await switch_email(context.db, user_id=user_id, new_email=new_email)
+            await void_user_tokens(context.db, user_id=user_id)
             await queue_notice(
                 context, user_id=user_id, recipient=old_email, kind=MessageKind.EMAIL_CHANGED
             )
