@@ -50,6 +50,9 @@ def serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         proxy_headers=False,
         timeout_graceful_shutdown=30,
+        # Task events are a few hundred bytes: compressing them saves little, and each
+        # socket's zlib state would cost ~100 KiB (README "GraphQL over WebSocket").
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import sys
@@ -29,7 +28,6 @@ from db.engine import (
     create_engine,
     create_session_factory,
     database_breaker,
-    driver_dsn,
 )
 from mail.sender import start_outbox_sender
 from schema import TaskqlSchema, build_schema
@@ -38,6 +36,7 @@ from web import health, metrics
 from web.edge import TaskqlApp
 from web.graphiql import graphiql_assets_router, render_graphiql
 from web.graphql import graphql_router
+from web.live_updates import LiveUpdates
 from web.logging import configure_logging
 from web.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from web.persisted_queries import PersistedQueries
@@ -87,6 +86,7 @@ def create_app(
         tracer_provider = tracer_provider_from_environment()
     configure_logging(settings, with_trace_ids=tracer_provider is not None)
     persisted_queries = PersistedQueries.from_settings(settings)
+    live_updates = LiveUpdates(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,21 +101,12 @@ def create_app(
         metrics.instrument_pool(engine, settings)
         passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
         live_sessions = LiveSessions(ttl_seconds=settings.session_cache_seconds)
-        listener = (
-            None
-            if settings.uses_sqlite or settings.session_cache_seconds == 0
-            else asyncio.create_task(
-                live_sessions.listen(
-                    driver_dsn(settings), connect_timeout=settings.db_connect_timeout_seconds
-                ),
-                name="taskql-session-listener",
-            )
-        )
+        session_factory = create_session_factory(engine)
         outbox_sender = start_outbox_sender(settings, create_session_factory(engine))
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            session_factory=create_session_factory(engine),
+            session_factory=session_factory,
             read_session_factory=create_session_factory(engine, autocommit=True),
             read_engine=autocommit_engine(engine),
             tokens=TokenCodec(settings),
@@ -123,6 +114,7 @@ def create_app(
             rate_limits=RateLimits(settings),
             client_addresses=ClientAddresses(settings.trusted_proxies),
             live_sessions=live_sessions,
+            task_events=live_updates.start(live_sessions, session_factory),
             outbox_sender=outbox_sender,
         )
         freeze_startup_heap()
@@ -131,10 +123,7 @@ def create_app(
         finally:
             # uvicorn runs this after in-flight requests have finished (SIGTERM included).
             await outbox_sender.stop()
-            if listener is not None:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+            await live_updates.stop()
             if breaker is not None:
                 await breaker.close()
             passwords.close()
@@ -156,8 +145,9 @@ def create_app(
         # so that no request pays for asking, and /graphql can be served directly.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    executable = build_schema(settings) if schema is None else schema
     graphql = graphql_router(
-        build_schema(settings) if schema is None else schema,
+        executable,
         settings,
         render_ide=None if settings.is_production else render_graphiql,
         resolve_document=persisted_queries.resolve,
@@ -165,6 +155,7 @@ def create_app(
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
+    app.router.routes.append(live_updates.route(executable, persisted_queries.resolve))
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)

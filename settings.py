@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     persisted_query_max_bytes: PositiveInt = 16 * 1024
     persisted_queries_ttl_seconds: PositiveInt = 24 * 3600
     trusted_documents_path: str | None = None
+    ws_max_subscriptions_per_socket: PositiveInt = 10
+    ws_max_sockets_per_user: PositiveInt = 20
+    ws_connection_init_timeout_seconds: PositiveFloat = 10.0
+    ws_max_queued_events: PositiveInt = 100
+    ws_keepalive_seconds: PositiveFloat = 15.0
 
     smtp_url: str | None = None
     mail_from: str = "taskql <no-reply@localhost>"

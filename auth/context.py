@@ -8,6 +8,7 @@ the user id; there is no other way to learn who is asking.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -19,7 +20,8 @@ from auth.client_address import ClientAddresses
 from auth.live_sessions import LiveSessions
 from auth.passwords import PasswordHasher
 from auth.rate_limit import RateLimits
-from auth.tokens import InvalidToken, TokenCodec, TokenType
+from auth.tokens import InvalidToken, TokenClaims, TokenCodec, TokenType
+from db.events import TaskEventHub, TaskSubscriber
 from db.loaders import Loaders
 from db.request import Reads, RequestDatabase
 from db.sessions import live_session_expiry
@@ -47,6 +49,7 @@ class Services:
     rate_limits: RateLimits
     client_addresses: ClientAddresses
     live_sessions: LiveSessions = field(default_factory=lambda: LiveSessions(ttl_seconds=0))
+    task_events: TaskEventHub = field(default_factory=lambda: TaskEventHub(max_queued=100))
     outbox_sender: OutboxSender | None = None
     """Woken after a request commits mail, so its process delivers it at once."""
 
@@ -72,6 +75,9 @@ class RequestContext(BaseContext):
     viewer: Viewer
     client_address: str
     request_id: str
+    subscribe_task_events: Callable[[int, int | None], TaskSubscriber] | None = None
+    """Set for operations over a WebSocket (`web/websocket.py`): registers a subscriber
+    of `(user id, parent id)` whose falling behind closes the socket."""
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -127,6 +133,21 @@ def log_auth_failure(what: str, *, reason: str, client_address: str) -> None:
     )
 
 
+async def session_is_live(reads: Reads, services: Services, claims: TokenClaims) -> bool:
+    """Whether the login behind an access token is still live (remembered, or asked)."""
+    live_sessions = services.live_sessions
+    if live_sessions.vouches_for(claims.session_id, claims.user_id):
+        return True
+    epoch = live_sessions.epoch
+    expires_at = await live_session_expiry(
+        reads, user_id=claims.user_id, session_id=claims.session_id
+    )
+    if expires_at is None:
+        return False
+    live_sessions.remember(claims.session_id, claims.user_id, expires_at=expires_at, epoch=epoch)
+    return True
+
+
 async def identify_viewer(
     request: Request, reads: Reads, services: Services, *, client_address: str
 ) -> Viewer:
@@ -138,18 +159,9 @@ async def identify_viewer(
     except InvalidToken as error:
         log_auth_failure("access token", reason=error.reason, client_address=client_address)
         return Viewer(rejection=error.reason)
-    live_sessions = services.live_sessions
-    if not live_sessions.vouches_for(claims.session_id, claims.user_id):
-        epoch = live_sessions.epoch
-        expires_at = await live_session_expiry(
-            reads, user_id=claims.user_id, session_id=claims.session_id
-        )
-        if expires_at is None:
-            log_auth_failure("access token", reason="session ended", client_address=client_address)
-            return Viewer(rejection="invalid")
-        live_sessions.remember(
-            claims.session_id, claims.user_id, expires_at=expires_at, epoch=epoch
-        )
+    if not await session_is_live(reads, services, claims):
+        log_auth_failure("access token", reason="session ended", client_address=client_address)
+        return Viewer(rejection="invalid")
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)
 
 

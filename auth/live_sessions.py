@@ -9,7 +9,9 @@ login's own expiry), and forgets it as soon as it ends:
 - in the worker that ended it, right after the transaction commits (`forget_*`);
 - in every other worker through PostgreSQL's LISTEN/NOTIFY: `db/sessions.py` sends
   a notification inside the revoking transaction, so it is delivered on commit,
-  and each worker's listener forgets what it names.
+  and each worker's listener (`db/listener.py`) hands it to `forget_payload`.
+
+Observers (`on_session_ended`) hear of every ended login the same two ways.
 
 Nothing is remembered while the listener is not connected (before it starts,
 while PostgreSQL is unreachable, on SQLite), so a revocation can never be missed:
@@ -19,25 +21,16 @@ while anything was forgotten does not store its answer (the epoch moved on).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from typing import Any
-
-import asyncpg
-
-from db.sessions import SESSIONS_ENDED_CHANNEL
-
-logger = logging.getLogger("taskql.auth")
 
 MAX_REMEMBERED = 10_000
-RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-KEEPALIVE_SECONDS = 5.0
+
+SessionEnded = Callable[[str | None, int | None], None]
+"""Told `(session_id, None)` when one login ends, `(None, user_id)` when all of a user's do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +47,11 @@ class LiveSessions:
         self._remembered: OrderedDict[str, _Remembered] = OrderedDict()
         self._epoch = 0
         self._listening = False
+        self._observers: list[SessionEnded] = []
+
+    def on_session_ended(self, observer: SessionEnded) -> None:
+        """Also tell `observer` of every ended login (open WebSockets close on it)."""
+        self._observers.append(observer)
 
     @property
     def listening(self) -> bool:
@@ -91,6 +89,8 @@ class LiveSessions:
     def forget_session(self, session_id: str) -> None:
         self._epoch += 1
         self._remembered.pop(session_id, None)
+        for observer in self._observers:
+            observer(session_id, None)
 
     def forget_user(self, user_id: int) -> None:
         self._epoch += 1
@@ -98,6 +98,8 @@ class LiveSessions:
             sid for sid, entry in self._remembered.items() if entry.user_id == user_id
         ]:
             del self._remembered[session_id]
+        for observer in self._observers:
+            observer(None, user_id)
 
     def forget_payload(self, payload: str) -> None:
         """Forget what a notification from `db/sessions.py` names."""
@@ -113,49 +115,7 @@ class LiveSessions:
         self._epoch += 1
         self._remembered.clear()
 
-    def _set_listening(self, listening: bool) -> None:
+    def set_listening(self, listening: bool) -> None:
+        """Told by the process's listener (db/listener.py) whether revocations reach it."""
         self._forget_all()
         self._listening = listening
-
-    async def listen(self, dsn: str, *, connect_timeout: float) -> None:
-        """Run until cancelled: keep a LISTEN connection, and remember only while it is up."""
-        attempt = 0
-        while True:
-            lost = asyncio.Event()
-            try:
-                connection = await asyncpg.connect(dsn, timeout=connect_timeout)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
-                attempt += 1
-                logger.warning(
-                    "session listener cannot connect (%s); retrying in %.1fs",
-                    type(error).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            attempt = 0
-            try:
-                connection.add_termination_listener(partial(_set_on_termination, lost))
-                await connection.add_listener(SESSIONS_ENDED_CHANNEL, self._on_notification)
-                self._set_listening(True)
-                while not lost.is_set():
-                    # A connection that died silently (no FIN) is noticed here.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=KEEPALIVE_SECONDS)
-                    if not lost.is_set():
-                        await asyncio.wait_for(connection.fetchval("SELECT 1"), connect_timeout)
-                logger.warning("session listener lost its connection; reconnecting")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                logger.warning("session listener failed (%s); reconnecting", type(error).__name__)
-            finally:
-                self._set_listening(False)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(connection.close(), timeout=connect_timeout)
-
-    def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        self.forget_payload(payload)
-
-
-def _set_on_termination(lost: asyncio.Event, _connection: Any) -> None:
-    lost.set()

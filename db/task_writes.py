@@ -1,7 +1,8 @@
 """Writing tasks: create, update, delete, each scoped to the owner's id.
 
 Callers validate first; these functions trust their arguments and leave the
-commit to the caller, so a mutation is one transaction.
+commit to the caller, so a mutation is one transaction. Each one announces what it
+changed (`db/events.py`) inside that transaction: the one place events come from.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db.events import TaskChange, announce_task_changes
 from db.models import Task, TaskTag, User
 from db.request import Reads
 from db.task_rows import TASK_COLUMNS, TaskRow, task_row
@@ -49,7 +51,11 @@ async def lock_owner_tasks(reads: Reads, *, owner_id: int) -> None:
     UPDATE makes this transaction that writer now, so its later reads see every
     committed move.
     """
-    connection = await reads.connection()  # a mutation's: its session's transaction
+    # A mutation's connection: its session's transaction.
+    await _lock_owner(await reads.connection(), owner_id=owner_id)
+
+
+async def _lock_owner(connection: AsyncConnection, *, owner_id: int) -> None:
     if connection.dialect.name == "postgresql":
         await connection.execute(select(User.id).where(User.id == owner_id).with_for_update())
     else:
@@ -75,6 +81,9 @@ async def insert_task(session: AsyncSession, *, owner_id: int, new: NewTask) -> 
     )
     row = task_row(result.one())
     await _insert_tags(session, owner_id=owner_id, task_id=row.id, tags=new.tags)
+    await announce_task_changes(
+        session, [TaskChange("CREATED", owner_id, row.id, None, new.parent_id, now)]
+    )
     return row
 
 
@@ -92,6 +101,11 @@ async def update_task(
             if changes.completed
             else None
         )
+    old_parent_id: int | None = None
+    if "parent_id" in changes.values:  # a move: the task leaves its old parent
+        old_parent_id = await session.scalar(
+            select(Task.parent_id).where(Task.owner_id == owner_id, Task.id == task_id)
+        )
     result = await session.execute(
         update(Task)
         .where(Task.owner_id == owner_id, Task.id == task_id)
@@ -99,21 +113,54 @@ async def update_task(
         .returning(*TASK_COLUMNS)
     )
     found = result.one_or_none()
-    row = None if found is None else task_row(found)
-    if row is not None and changes.tags is not None:
+    if found is None:
+        return None
+    row = task_row(found)
+    if changes.tags is not None:
         await session.execute(
             delete(TaskTag).where(TaskTag.owner_id == owner_id, TaskTag.task_id == task_id)
         )
         await _insert_tags(session, owner_id=owner_id, task_id=task_id, tags=changes.tags)
+    if "parent_id" not in changes.values:
+        old_parent_id = row.parent_id
+    await announce_task_changes(
+        session, [TaskChange("UPDATED", owner_id, task_id, old_parent_id, row.parent_id, now)]
+    )
     return row
 
 
 async def delete_task(session: AsyncSession, *, owner_id: int, task_id: int) -> bool:
-    """Delete the task and, by the foreign key's cascade, its subtasks and tags."""
-    result = await session.execute(
-        delete(Task).where(Task.owner_id == owner_id, Task.id == task_id).returning(Task.id)
+    """Delete the task with its subtasks, and their tags; False when there is no such task.
+
+    The subtree is read first (the foreign key's cascade would delete it unseen), so
+    that each deleted task is announced: DELETED for each, the task first. The
+    owner's lock (as `lock_owner_tasks` takes it) keeps a concurrent delete or move from
+    changing the subtree between that read and the delete.
+    """
+    now = utcnow()
+    await _lock_owner(await session.connection(), owner_id=owner_id)
+    subtree = (
+        select(Task.id, Task.parent_id)
+        .where(Task.owner_id == owner_id, Task.id == task_id)
+        .cte("subtree", recursive=True)
     )
-    return result.first() is not None
+    subtree = subtree.union_all(
+        select(Task.id, Task.parent_id).where(
+            Task.owner_id == owner_id, Task.parent_id == subtree.c.id
+        )
+    )
+    found = list((await session.execute(select(subtree.c.id, subtree.c.parent_id))).all())
+    if not found:
+        return False
+    await session.execute(
+        delete(Task).where(Task.owner_id == owner_id, Task.id.in_([row.id for row in found]))
+    )
+    found.sort(key=lambda row: (row.id != task_id, row.id))
+    await announce_task_changes(
+        session,
+        [TaskChange("DELETED", owner_id, row.id, row.parent_id, None, now) for row in found],
+    )
+    return True
 
 
 async def _insert_tags(

@@ -16,6 +16,7 @@ from strawberry.directive import StrawberryDirective
 from resolvers.accounts import AccountMutation
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.subscriptions import TaskSubscription
 from resolvers.tasks import TaskMutation, TaskQuery
 from schema.node import Node
 from schema.runtime.errors import ErrorCodes
@@ -23,7 +24,7 @@ from schema.runtime.limits import Limits
 from schema.runtime.operation import ExtensionFactory, TaskqlSchema
 from settings import Settings
 
-__all__ = ["Mutation", "Query", "TaskqlSchema", "build_schema", "export_sdl"]
+__all__ = ["Mutation", "Query", "Subscription", "TaskqlSchema", "build_schema", "export_sdl"]
 
 
 @strawberry.type
@@ -33,6 +34,11 @@ class Query(AuthQuery, TaskQuery, AdminQuery):
 
 @strawberry.type
 class Mutation(AuthMutation, TaskMutation, AccountMutation, AdminMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(TaskSubscription):
     pass
 
 
@@ -48,6 +54,7 @@ def build_schema(
     return TaskqlSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Node],
         extensions=extensions,
         directives=directives,
@@ -66,4 +73,7 @@ def build_schema(
 
 def export_sdl() -> str:
     """The SDL that `schema.graphql` holds: the API contract, independent of settings."""
-    return strawberry.Schema(query=Query, mutation=Mutation, types=[Node]).as_str() + "\n"
+    schema = strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Node]
+    )
+    return schema.as_str() + "\n"

@@ -1,7 +1,8 @@
 """GraphiQL in headless Chromium: served by taskql alone, under its CSP, offline.
 
 The page, its scripts and Monaco's workers all come from the live server; the
-driver refuses every request that leaves 127.0.0.1 and reports it.
+driver refuses every request that leaves 127.0.0.1 and reports it. Subscriptions
+run over the WebSocket on the same /graphql path.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,15 +36,21 @@ def graphiql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def access_token(base_url: str) -> str:
+    """A fresh login's access token (the user is signed up on first use)."""
     signup = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }"
+    login = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }"
     variables = {"input": {"email": EMAIL, "password": DEFAULT_PASSWORD}}
-    response = httpx.post(
-        f"{base_url}/graphql",
-        json={"query": signup, "variables": variables},
-        headers={"Accept": "application/json"},
-    )
-    token: str = response.json()["data"]["signup"]["accessToken"]
-    return token
+    for operation, field in ((signup, "signup"), (login, "login")):
+        response = httpx.post(
+            f"{base_url}/graphql",
+            json={"query": operation, "variables": variables},
+            headers={"Accept": "application/json"},
+        )
+        data = response.json().get("data")
+        if data:
+            token: str = data[field]["accessToken"]
+            return token
+    raise AssertionError(response.text)
 
 
 def test_page_loads_only_its_own_scripts(graphiql_server: str) -> None:
@@ -63,29 +72,64 @@ def test_asset_route_serves_nothing_outside_the_bundle(graphiql_server: str) -> 
     assert outside.status_code == 404
 
 
-def test_graphiql_runs_me_with_a_token_from_the_headers_editor(graphiql_server: str) -> None:
+def run_in_graphiql(base_url: str, token: str, query: str, *, while_waiting: Any = None) -> Any:
+    """Run `query` in GraphiQL in headless Chromium; what its response pane shows.
+
+    `while_waiting()` is called every half second until the page has an answer (a
+    subscription shows one once an event arrives).
+    """
     chromium = require_tool("chromium")
     node = require_tool("node")
-    token = access_token(graphiql_server)
-
-    driver = subprocess.run(
+    driver = subprocess.Popen(
         [node, str(Path("e2e") / "run-query.mjs")],
         cwd=GRAPHIQL_PACKAGE,
         env={
             "PATH": str(Path(node).parent),
-            "TASKQL_URL": graphiql_server,
+            "TASKQL_URL": base_url,
             "TASKQL_TOKEN": token,
-            "GRAPHIQL_QUERY": "{ me { email } }",
+            "GRAPHIQL_QUERY": query,
             "CHROMIUM_PATH": chromium,
         },
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=BROWSER_TIMEOUT_SECONDS,
-        check=False,
     )
-    outcome = json.loads(driver.stdout.strip().splitlines()[-1]) if driver.stdout else {}
-
-    assert driver.returncode == 0, driver.stdout + driver.stderr
+    deadline = time.monotonic() + BROWSER_TIMEOUT_SECONDS
+    while driver.poll() is None and time.monotonic() < deadline:
+        if while_waiting is not None:
+            while_waiting()
+        time.sleep(0.5)
+    stdout, stderr = driver.communicate(timeout=10)
+    outcome = json.loads(stdout.strip().splitlines()[-1]) if stdout else {}
+    assert driver.returncode == 0, stdout + stderr
     assert outcome["external"] == []
     assert outcome["problems"] == []
-    assert json.loads(outcome["response"]) == {"data": {"me": {"email": EMAIL}}}
+    return json.loads(outcome["response"])
+
+
+def test_graphiql_runs_me_with_a_token_from_the_headers_editor(graphiql_server: str) -> None:
+    token = access_token(graphiql_server)
+
+    response = run_in_graphiql(graphiql_server, token, "{ me { email } }")
+
+    assert response == {"data": {"me": {"email": EMAIL}}}
+
+
+def test_graphiql_runs_a_subscription_over_the_websocket(graphiql_server: str) -> None:
+    token = access_token(graphiql_server)
+
+    def change_a_task() -> None:
+        httpx.post(
+            f"{graphiql_server}/graphql",
+            json={"query": 'mutation { createTask(input: {title: "Seen live"}) { id } }'},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    response = run_in_graphiql(
+        graphiql_server,
+        token,
+        "subscription { taskEvents { kind task { title } } }",
+        while_waiting=change_a_task,
+    )
+
+    assert response == {"data": {"taskEvents": {"kind": "CREATED", "task": {"title": "Seen live"}}}}

@@ -9,10 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from settings import ConfigurationError
 from tests.helpers import error_codes
 from tests.live_server import ROOT
+from tests.ws_client import serving, socket, user_pk, wait_subscribed
 from web.persisted_queries import load_trusted_documents
 
 MANIFEST = ROOT / "clients" / "typescript" / "trusted-documents.json"
@@ -92,3 +94,25 @@ def test_a_manifest_whose_hash_is_not_its_document_is_refused(tmp_path: Path) ->
 
     with pytest.raises(ConfigurationError, match="TRUSTED_DOCUMENTS_PATH"):
         load_trusted_documents(manifest)
+
+
+async def test_over_the_socket_only_trusted_documents_run(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    signed_up = await post(
+        client,
+        {
+            "query": trusted_document("mutation Signup"),
+            "variables": {
+                "input": {"email": "ws@example.com", "password": "correct horse battery"}
+            },
+        },
+    )
+    token = signed_up["data"]["signup"]["accessToken"]
+    async with serving(app) as url, socket(url, token=token) as ws:
+        await ws.subscribe("untrusted", "subscription { taskEvents { kind } }")
+        refused = await ws.receive()
+        assert (refused["type"], refused["id"]) == ("error", "untrusted")
+        assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+        await ws.subscribe("trusted", trusted_document("subscription TaskEvents"))
+        await wait_subscribed(app, user_pk(signed_up["data"]["signup"]["user"]["id"]))

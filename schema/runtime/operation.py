@@ -26,7 +26,7 @@ fields that the response's JSON encoder writes exactly as `isoformat()` does
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from inspect import isawaitable
 from typing import Any, NoReturn
 
@@ -70,6 +70,7 @@ from schema.runtime.limits import (
     chosen_operation,
     document_errors,
 )
+from schema.runtime.streaming import operation_results
 
 ExtensionFactory = type[SchemaExtension] | Any
 """A SchemaExtension class or a callable returning one, as `strawberry.Schema` takes."""
@@ -314,6 +315,52 @@ class TaskqlSchema(strawberry.Schema):
             result = await result
         data = None if result.data is None else json_native(result.data)
         return self._result(data, result.errors or [], executing=True, request_id=request_id)
+
+    async def stream(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """Any operation for a streaming transport (WebSocket), by the same rules
+        (`schema.runtime.streaming`): a subscription yields one result per event."""
+        return operation_results(
+            self,
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types or frozenset(OperationType),
+        )
+
+    def checked_document(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None,
+        operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType],
+    ) -> DocumentNode | list[GraphQLError]:
+        """`_checked_document` with this schema's validation rules."""
+        return self._checked_document(
+            query, self.validation_rules, variable_values, operation_name, allowed_operation_types
+        )
+
+    def coded(
+        self,
+        data: dict[str, Any] | None,
+        errors: list[GraphQLError],
+        *,
+        executing: bool,
+        request_id: str,
+    ) -> ExecutionResult:
+        """`_result`: the result with every error coded."""
+        return self._result(data, errors, executing=executing, request_id=request_id)
 
     def _checked_document(
         self,

@@ -1,6 +1,8 @@
 // taskql's GraphiQL: everything it needs comes from taskql itself, so the page
 // works offline and under `script-src 'self'`. The headers editor starts open:
-// paste {"Authorization": "Bearer <accessToken from login>"} there.
+// paste {"Authorization": "Bearer <accessToken from login>"} there. Subscriptions
+// run over a WebSocket on the same /graphql path (graphql-ws), whose
+// connection_init carries those same headers.
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import { createElement } from "react";
@@ -35,7 +37,9 @@ query Me {
 `;
 
 const endpoint = new URL(document.body.dataset.endpoint ?? "/graphql", window.location.href);
-const fetcher = createGraphiQLFetcher({ url: endpoint.href });
+const subscriptionUrl = new URL(endpoint);
+subscriptionUrl.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
+const fetcher = createGraphiQLFetcher({ url: endpoint.href, subscriptionUrl: subscriptionUrl.href });
 
 createRoot(document.getElementById("graphiql")).render(
   createElement(GraphiQL, {

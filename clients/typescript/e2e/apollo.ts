@@ -2,7 +2,7 @@
 import { CombinedGraphQLErrors } from "@apollo/client";
 
 import { createApolloClient } from "../src/apollo";
-import type { TaskFieldsFragment } from "../src/gql/graphql";
+import type { TaskEventsSubscription, TaskFieldsFragment } from "../src/gql/graphql";
 import {
   CreateTaskDocument,
   DeleteTaskDocument,
@@ -11,12 +11,16 @@ import {
   MeDocument,
   RefreshTokenDocument,
   SignupDocument,
+  TaskEventsDocument,
   TasksDocument,
   TaskWithSubtasksDocument,
   UpdateTaskDocument,
 } from "../src/operations";
 import { SessionTokens } from "../src/session";
+import WebSocket from "ws";
+
 import {
+  changeUntilSeen,
   check,
   checkEqual,
   checkPersistedQueries,
@@ -36,7 +40,12 @@ import {
 run("apollo", async () => {
   const wire: WireExchange[] = [];
   const tokens = new SessionTokens();
-  const client = createApolloClient({ uri: GRAPHQL_URL, tokens, fetch: recordingFetch(wire) });
+  const client = createApolloClient({
+    uri: GRAPHQL_URL,
+    tokens,
+    fetch: recordingFetch(wire),
+    webSocketImpl: WebSocket,
+  });
   const email = uniqueEmail("apollo");
 
   const signedUp = await client.mutate({
@@ -160,6 +169,32 @@ run("apollo", async () => {
   check(tokens.accessToken !== accessBefore, "the access token was replaced");
 
   checkPersistedQueries(wire);
+
+  // Live updates: a subscription over the WebSocket (the split link's other side)
+  // sees a change made over HTTP.
+  const events: TaskEventsSubscription["taskEvents"][] = [];
+  let liveError: unknown = null;
+  const live = client.subscribe({ query: TaskEventsDocument, variables: {} }).subscribe({
+    next: (result) => {
+      if (result.data) events.push(result.data.taskEvents);
+    },
+    error: (error: unknown) => {
+      liveError = error;
+    },
+  });
+  const event = await changeUntilSeen(
+    events,
+    (attempt) =>
+      client.mutate({
+        mutation: UpdateTaskDocument,
+        variables: { id: milk.id, input: { title: `Buy milk, take ${attempt}` } },
+      }),
+    (candidate) => candidate.kind === "UPDATED" && candidate.taskId === milk.id,
+    `apollo taskEvents (${String(liveError)})`,
+  );
+  check(event.task?.title.startsWith("Buy milk, take "), "the event carries the task");
+  check(event.at >= milk.updatedAt, "the event's commit time");
+  live.unsubscribe();
 
   const spent = tokens.refreshToken;
   check(spent, "no refresh token to log out with");

@@ -121,3 +121,25 @@ export function run(name: string, scenario: () => Promise<void>): void {
     },
   );
 }
+
+/**
+ * Changes a task over HTTP until a subscription reports the change: a client cannot
+ * see when its subscription starts listening, so the first attempts may go unseen.
+ */
+export async function changeUntilSeen<Event>(
+  events: readonly Event[],
+  change: (attempt: number) => Promise<unknown>,
+  seen: (event: Event) => boolean,
+  what: string,
+): Promise<Event> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    await change(attempt);
+    const deadline = Date.now() + 500;
+    while (Date.now() < deadline) {
+      const found = events.find(seen);
+      if (found !== undefined) return found;
+      await sleep(25);
+    }
+  }
+  throw new AssertionFailed(`${what}: no event arrived`);
+}

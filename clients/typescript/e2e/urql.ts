@@ -1,7 +1,11 @@
 // urql against a live taskql: the whole life of a task app's session.
 import type { AnyVariables, OperationResult } from "@urql/core";
 
-import type { TaskFieldsFragment, TasksQueryVariables } from "../src/gql/graphql";
+import type {
+  TaskEventsSubscription,
+  TaskFieldsFragment,
+  TasksQueryVariables,
+} from "../src/gql/graphql";
 import {
   CreateTaskDocument,
   DeleteTaskDocument,
@@ -10,13 +14,17 @@ import {
   MeDocument,
   RefreshTokenDocument,
   SignupDocument,
+  TaskEventsDocument,
   TasksDocument,
   TaskWithSubtasksDocument,
   UpdateTaskDocument,
 } from "../src/operations";
 import { SessionTokens } from "../src/session";
 import { createUrqlClient } from "../src/urql";
+import WebSocket from "ws";
+
 import {
+  changeUntilSeen,
   check,
   checkEqual,
   checkPersistedQueries,
@@ -44,7 +52,12 @@ function dataOf<Data, Variables extends AnyVariables>(
 run("urql", async () => {
   const wire: WireExchange[] = [];
   const tokens = new SessionTokens();
-  const client = createUrqlClient({ url: GRAPHQL_URL, tokens, fetch: recordingFetch(wire) });
+  const client = createUrqlClient({
+    url: GRAPHQL_URL,
+    tokens,
+    fetch: recordingFetch(wire),
+    webSocketImpl: WebSocket,
+  });
   const email = uniqueEmail("urql");
   const fresh = { requestPolicy: "network-only" } as const;
 
@@ -164,6 +177,25 @@ run("urql", async () => {
   check(tokens.accessToken !== accessBefore, "the access token was replaced");
 
   checkPersistedQueries(wire);
+
+  // Live updates: a subscription over the WebSocket (subscriptionExchange) sees a
+  // change made over HTTP.
+  const events: TaskEventsSubscription["taskEvents"][] = [];
+  const live = client.subscription(TaskEventsDocument, {}).subscribe((result) => {
+    if (result.data) events.push(result.data.taskEvents);
+    if (result.error) console.error(`urql taskEvents: ${result.error.message}`);
+  });
+  const event = await changeUntilSeen(
+    events,
+    (attempt) =>
+      client
+        .mutation(UpdateTaskDocument, { id: bike.id, input: { title: `Fix bike, take ${attempt}` } })
+        .toPromise(),
+    (candidate) => candidate.kind === "UPDATED" && candidate.taskId === bike.id,
+    "urql taskEvents",
+  );
+  check(event.task?.title.startsWith("Fix bike, take "), "the event carries the task");
+  live.unsubscribe();
 
   const spent = tokens.refreshToken;
   check(spent, "no refresh token to log out with");

@@ -8,7 +8,7 @@ import { ApolloClient, ApolloLink } from "@apollo/client";
 import { print } from "@apollo/client/utilities";
 import { formatDocument, stringifyDocument } from "@urql/core";
 import type { DocumentNode, OperationDefinitionNode } from "graphql";
-import { of } from "rxjs";
+import { firstValueFrom, of } from "rxjs";
 
 import { createTaskqlCache } from "../src/apollo";
 import * as operations from "../src/operations";
@@ -36,10 +36,13 @@ async function apolloSpelling(document: DocumentNode): Promise<string> {
       return of({ data: null });
     }),
   });
+  const kind = operationKind(document);
   const request =
-    operationKind(document) === "mutation"
+    kind === "mutation"
       ? client.mutate({ mutation: document, errorPolicy: "all" })
-      : client.query({ query: document, errorPolicy: "all", fetchPolicy: "no-cache" });
+      : kind === "subscription"
+        ? firstValueFrom(client.subscribe({ query: document, errorPolicy: "all" }))
+        : client.query({ query: document, errorPolicy: "all", fetchPolicy: "no-cache" });
   await request.catch(() => undefined);
   if (sent === null) throw new Error("Apollo Client sent nothing");
   return sent;

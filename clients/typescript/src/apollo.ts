@@ -1,6 +1,7 @@
 // Apollo Client set up for taskql: normalised cache with Relay-style pagination,
-// bearer tokens renewed through `refreshToken` on an expired-token error, and
-// automatic persisted queries sent as GET.
+// bearer tokens renewed through `refreshToken` on an expired-token error,
+// automatic persisted queries sent as GET, and subscriptions over a WebSocket
+// (GraphQLWsLink, chosen by a split link).
 import {
   ApolloClient,
   ApolloLink,
@@ -11,9 +12,11 @@ import {
 import { SetContextLink } from "@apollo/client/link/context";
 import { ErrorLink } from "@apollo/client/link/error";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
-import { relayStylePagination } from "@apollo/client/utilities";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities";
 import { from, switchMap } from "rxjs";
 
+import { createLiveClient, webSocketUrl } from "./live";
 import { RefreshTokenDocument } from "./operations";
 import { isExpiredAccessToken, type SessionTokens, sha256Hex, singleFlight } from "./session";
 
@@ -21,6 +24,8 @@ export interface ApolloOptions {
   uri: string;
   tokens: SessionTokens;
   fetch?: typeof fetch;
+  /** For subscriptions where there is no global WebSocket (Node.js 20: the `ws` package). */
+  webSocketImpl?: unknown;
 }
 
 export function createTaskqlCache(): InMemoryCache {
@@ -40,7 +45,12 @@ function persistedQueriesOverGet(): PersistedQueryLink {
   return new PersistedQueryLink({ sha256: sha256Hex, useGETForHashedQueries: true });
 }
 
-export function createApolloClient({ uri, tokens, fetch }: ApolloOptions): ApolloClient {
+export function createApolloClient({
+  uri,
+  tokens,
+  fetch,
+  webSocketImpl,
+}: ApolloOptions): ApolloClient {
   const http = new HttpLink({ uri, fetch });
 
   // Renewal goes through its own client: it must not wait behind, or retry
@@ -76,8 +86,20 @@ export function createApolloClient({ uri, tokens, fetch }: ApolloOptions): Apoll
     },
   }));
 
+  const live = new GraphQLWsLink(
+    createLiveClient({ url: webSocketUrl(uri), tokens, renew, webSocketImpl }),
+  );
+  const isSubscription = ({ query }: ApolloLink.Operation) => {
+    const definition = getMainDefinition(query);
+    return definition.kind === "OperationDefinition" && definition.operation === "subscription";
+  };
+
   return new ApolloClient({
     cache: createTaskqlCache(),
-    link: ApolloLink.from([renewExpiredToken, bearerToken, persistedQueriesOverGet(), http]),
+    link: ApolloLink.split(
+      isSubscription,
+      live,
+      ApolloLink.from([renewExpiredToken, bearerToken, persistedQueriesOverGet(), http]),
+    ),
   });
 }

@@ -138,3 +138,16 @@ export const DeleteTaskDocument = graphql(`
     deleteTask(id: $id)
   }
 `);
+
+export const TaskEventsDocument = graphql(`
+  subscription TaskEvents($parentId: ID) {
+    taskEvents(parentId: $parentId) {
+      kind
+      taskId
+      at
+      task {
+        ...TaskFields
+      }
+    }
+  }
+`);

@@ -5,16 +5,25 @@ import type { AuthFieldsFragment } from "./gql/graphql";
 export class SessionTokens {
   accessToken: string | null = null;
   refreshToken: string | null = null;
+  /** When the access token expires (ms since the epoch), as `expiresIn` said. */
+  accessExpiresAt = 0;
   renewals = 0;
 
-  store(payload: Pick<AuthFieldsFragment, "accessToken" | "refreshToken">): void {
+  store(payload: Pick<AuthFieldsFragment, "accessToken" | "refreshToken" | "expiresIn">): void {
     this.accessToken = payload.accessToken;
     this.refreshToken = payload.refreshToken;
+    this.accessExpiresAt = Date.now() + payload.expiresIn * 1000;
+  }
+
+  /** Whether the access token is gone or expires within `milliseconds`. */
+  expiresWithin(milliseconds: number): boolean {
+    return this.accessToken === null || Date.now() + milliseconds >= this.accessExpiresAt;
   }
 
   clear(): void {
     this.accessToken = null;
     this.refreshToken = null;
+    this.accessExpiresAt = 0;
   }
 }
 

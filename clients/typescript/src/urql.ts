@@ -1,20 +1,41 @@
 // urql set up for taskql: the auth exchange renews the access token through
-// `refreshToken` when taskql says it expired, and the persisted exchange sends
-// hashed queries as GET.
-import { Client, cacheExchange, fetchExchange } from "@urql/core";
+// `refreshToken` when taskql says it expired, the persisted exchange sends
+// hashed queries as GET, and the subscription exchange sends subscriptions over
+// a WebSocket (graphql-ws).
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
 import { authExchange } from "@urql/exchange-auth";
 import { persistedExchange } from "@urql/exchange-persisted";
 
+import { createLiveClient, webSocketUrl } from "./live";
 import { RefreshTokenDocument } from "./operations";
-import { isExpiredAccessToken, type SessionTokens, sha256Hex } from "./session";
+import { isExpiredAccessToken, type SessionTokens, sha256Hex, singleFlight } from "./session";
 
 export interface UrqlOptions {
   url: string;
   tokens: SessionTokens;
   fetch?: typeof fetch;
+  /** For subscriptions where there is no global WebSocket (Node.js 20: the `ws` package). */
+  webSocketImpl?: unknown;
 }
 
-export function createUrqlClient({ url, tokens, fetch }: UrqlOptions): Client {
+export function createUrqlClient({ url, tokens, fetch, webSocketImpl }: UrqlOptions): Client {
+  // One renewal for HTTP (the auth exchange, when taskql says the token expired) and
+  // the socket (before it connects): refresh tokens rotate, so two renewals with the
+  // same one would end the session. It runs on its own client, outside the exchange
+  // that waits for it.
+  const renewalClient = new Client({ url, fetch, exchanges: [fetchExchange] });
+  const renew = singleFlight(async () => {
+    const refreshToken = tokens.refreshToken;
+    if (refreshToken === null) return;
+    const result = await renewalClient.mutation(RefreshTokenDocument, { refreshToken }).toPromise();
+    if (result.data) {
+      tokens.store(result.data.refreshToken);
+      tokens.renewals += 1;
+    } else {
+      tokens.clear();
+    }
+  });
+  const live = createLiveClient({ url: webSocketUrl(url), tokens, renew, webSocketImpl });
   return new Client({
     url,
     fetch,
@@ -28,20 +49,21 @@ export function createUrqlClient({ url, tokens, fetch }: UrqlOptions): Client {
         didAuthError(error) {
           return isExpiredAccessToken(error.graphQLErrors);
         },
-        async refreshAuth() {
-          const refreshToken = tokens.refreshToken;
-          if (refreshToken === null) return;
-          const result = await utils.mutate(RefreshTokenDocument, { refreshToken });
-          if (result.data) {
-            tokens.store(result.data.refreshToken);
-            tokens.renewals += 1;
-          } else {
-            tokens.clear();
-          }
-        },
+        refreshAuth: renew,
       })),
       persistedExchange({ preferGetForPersistedQueries: true, generateHash: sha256Hex }),
       fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? "" };
+          return {
+            subscribe(sink) {
+              const dispose = live.subscribe(input, sink);
+              return { unsubscribe: dispose };
+            },
+          };
+        },
+      }),
     ],
   });
 }
