@@ -3,7 +3,8 @@
 W1 tasks(first: 20), every scalar field     W2 the nested query, N = 50
 W3 createTask                               W4 page 500 against page 1 of tasks(first: 20)
 Then W1 with tracing configured and no collector listening, against W1 without (what
-tracing costs when on; no target: the 2% target is for tracing off, the default), and W1 side by side with the reference servers (../shared/bench/compare.sh).
+tracing costs when on; no target: the 2% target is for tracing off, the default), and W1
+side by side with the reference servers (../shared/bench/compare.sh).
 Usage: python bench/tasks_load.py DSN   (after bench/seed.py DSN; bench/run-tasks.sh does both,
 and then W1 and W2 beside PostGraphile)
 """
