@@ -14,6 +14,9 @@ validation rules, documents and results honoured:
 - a document that uses a custom directive runs with Strawberry's DirectivesExtension
   on the stock context too; other documents of the same schema keep the fast path.
 
+Over WebSocket, `stream` (`schema.runtime.streaming`) runs the same hooks around
+subscriptions, and the `resolve` hooks and directives on every event's fields.
+
 Field extensions and `permission_classes` need no switch: the fast path never
 completes a field that has them (`schema.runtime.fast_path`), so Strawberry's resolver
 wrapper runs them.
