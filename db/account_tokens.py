@@ -116,6 +116,16 @@ async def spend_token(session: AsyncSession, token_id: int) -> bool:
     return rows_matched(result) == 1
 
 
+async def void_user_tokens(session: AsyncSession, *, user_id: int) -> None:
+    """Void every outstanding token of the user: after an email change, links mailed to
+    the old address must not reach the account any more. The caller commits."""
+    await session.execute(
+        delete(AccountToken)
+        .where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def purge_old_tokens(session: AsyncSession, *, older_than: datetime) -> int:
     """Delete tokens that expired or were used before `older_than`."""
     result = await session.execute(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import OutboxMessage
 from db.sessions import rows_matched
 from db.types import utcnow
+from db.users import email_key
 
 PENDING = "pending"
 SENT = "sent"
@@ -140,6 +141,26 @@ async def compose_claimed(
         message_id=message.message_id,
         attempts=message.attempts,
     )
+
+
+async def drop_requests_for(session: AsyncSession, *, email: str) -> None:
+    """Delete the pending reset requests naming `email` (as `email_key` compares), before
+    its account goes: they hold no user id for the cascade to follow, and would otherwise
+    mail a link to whoever signs up with the address next."""
+    requests = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.recipient).where(
+                OutboxMessage.user_id.is_(None), OutboxMessage.status == PENDING
+            )
+        )
+    ).all()
+    ids = [row.id for row in requests if email_key(row.recipient) == email_key(email)]
+    if ids:
+        await session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def drop(session: AsyncSession, message_id: int) -> None:

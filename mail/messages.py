@@ -20,6 +20,7 @@ from string import Template
 from settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_SMTP_LINE = 998
 
 
 class MessageKind(StrEnum):
@@ -94,8 +95,16 @@ def email_message(
     message["Subject"] = subject
     message["Message-ID"] = message_id
     message["Date"] = formatdate(usegmt=True)
-    message.set_content(text)
-    message.add_alternative(
-        f"<!doctype html>\n<html><body>\n{html_body}</body></html>\n", subtype="html"
-    )
+    message.set_content(text, cte=_transfer_encoding(text))
+    page = f"<!doctype html>\n<html><body>\n{html_body}</body></html>\n"
+    message.add_alternative(page, subtype="html", cte=_transfer_encoding(page))
     return message
+
+
+def _transfer_encoding(body: str) -> str | None:
+    """7bit for ASCII bodies whose lines SMTP carries as they are (at most 998 octets), so
+    the link stands in the raw message exactly as the contract writes it; otherwise the
+    library's choice (quoted-printable turns `token=` into `token=3D` and folds lines)."""
+    if body.isascii() and all(len(line) <= MAX_SMTP_LINE for line in body.splitlines()):
+        return "7bit"
+    return None

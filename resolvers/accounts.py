@@ -15,8 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from auth.context import Info, RequestContext, log_auth_failure
 from auth.passwords import validate_password
 from auth.rate_limit import LimitedAction
-from db.account_tokens import FoundToken, TokenPurpose, find_token, spend_token
+from db.account_tokens import (
+    FoundToken,
+    TokenPurpose,
+    find_token,
+    spend_token,
+    void_user_tokens,
+)
 from db.models import User as UserModel
+from db.outbox import drop_requests_for
 from db.sessions import revoke_user_sessions
 from db.users import (
     EMAIL_TAKEN,
@@ -175,6 +182,7 @@ async def _switch_email(
     if not taken:
         try:
             await switch_email(context.db, user_id=user_id, new_email=new_email)
+            await void_user_tokens(context.db, user_id=user_id)
             await queue_notice(
                 context, user_id=user_id, recipient=old_email, kind=MessageKind.EMAIL_CHANGED
             )
@@ -231,6 +239,7 @@ async def delete_account(context: RequestContext, password: str) -> bool:
     # Revoking first tells every worker (and open sockets) that the sessions ended;
     # the cascade then removes them with the tasks, tags, tokens and pending mail.
     await revoke_user_sessions(context.db, user_id=user_id)
+    await drop_requests_for(context.db, email=user.email)
     await delete_user(context.db, user_id=user_id)
     await context.db.commit()
     context.services.live_sessions.forget_user(user_id)

@@ -15,6 +15,7 @@ from tests.account_helpers import (
     DELETE_ACCOUNT,
     ME,
     REQUEST_RESET,
+    RESET,
     UPDATE_PROFILE,
     VERIFY,
     extensions,
@@ -78,6 +79,31 @@ async def test_change_email_switches_when_the_new_address_confirms(
     assert "errors" in await login(client, "ada@example.com")
     # The old address is free again.
     await signup(client, "ada@example.com")
+
+
+async def test_an_email_change_voids_the_links_sent_to_the_old_address(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """Whoever still reads the old mailbox cannot take the account back after the switch."""
+    token = (await signup(client, "old@example.com"))["accessToken"]
+    await graphql(client, REQUEST_RESET, {"email": "old@example.com"})
+    reset = (await mailbox.wait_for("old@example.com", 2))[-1]
+    assert "reset-password" in links_of(reset)[0]
+    await graphql(
+        client,
+        CHANGE_EMAIL,
+        {"email": "new@example.com", "password": DEFAULT_PASSWORD},
+        token=token,
+    )
+    (change,) = await mailbox.wait_for("new@example.com")
+    assert "errors" not in await graphql(client, VERIFY, {"token": token_of(change)})
+
+    stale = await graphql(
+        client, RESET, {"token": token_of(reset), "password": "a new password here"}
+    )
+
+    assert extensions(stale) == {"code": "BAD_USER_INPUT", "field": "token", "reason": "invalid"}
+    assert "errors" not in await login(client, "new@example.com")
 
 
 async def test_change_email_to_a_taken_address_is_a_conflict(
@@ -176,6 +202,22 @@ async def test_a_deleted_users_pending_mail_is_dropped(
         client, DELETE_ACCOUNT, {"password": DEFAULT_PASSWORD}, token=payload["accessToken"]
     )
     assert await scalar(app, "SELECT count(*) FROM outbox_messages") == 0
+
+
+async def test_a_deleted_users_pending_reset_request_is_dropped(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A reset request is stored before the sender looks its address up: deleting the
+    account must drop it too, or a later account with that address gets the link."""
+    await app.state.services.outbox_sender.stop()  # nothing is sent from here on
+    payload = await signup(client, "ada@example.com")
+    await graphql(client, REQUEST_RESET, {"email": "Ada@Example.com"})
+    await graphql(client, REQUEST_RESET, {"email": "bob@example.com"})
+    await graphql(
+        client, DELETE_ACCOUNT, {"password": DEFAULT_PASSWORD}, token=payload["accessToken"]
+    )
+    assert await scalar(app, "SELECT count(*) FROM outbox_messages") == 1
+    assert await scalar(app, "SELECT recipient FROM outbox_messages") == "bob@example.com"
 
 
 @pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_account": "2/minute"}])

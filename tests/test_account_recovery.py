@@ -114,6 +114,23 @@ async def test_request_email_verification_mails_a_new_link_and_voids_the_old(
     assert fresh["data"]["verifyEmail"]["emailVerified"] is True
 
 
+async def test_links_stand_as_they_are_in_the_raw_message(
+    client: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    """No transfer encoding that rewrites the link (quoted-printable turns `token=` into
+    `token=3D` and breaks long lines): a reader of the raw message sees the exact link."""
+    await signup(client, "ada@example.com")
+    (verification,) = await mailbox.wait_for("ada@example.com")
+    token = await reset_token(client, mailbox, "ada@example.com")
+    reset = mailbox.to("ada@example.com")[-1]
+    for message, link in [
+        (verification, f"https://app.taskql.test/verify-email?token={token_of(verification)}"),
+        (reset, f"https://app.taskql.test/reset-password?token={token}"),
+    ]:
+        raw = message.as_bytes()
+        assert raw.count(link.encode()) == 2, raw  # the text part and the HTML part's href
+
+
 async def test_password_reset_end_to_end(
     client: httpx.AsyncClient, app: FastAPI, mailbox: Mailbox
 ) -> None:
