@@ -155,7 +155,9 @@ def create_app(
     )
     app.include_router(graphql)
     app.serve_directly(graphql.routes[0])
-    app.router.routes.append(live_updates.route(executable, persisted_queries.resolve))
+    app.router.routes.append(
+        live_updates.route(executable, persisted_queries.resolve, operation_tracer(tracer_provider))
+    )
     if not settings.is_production:
         app.include_router(graphiql_assets_router())
     app.include_router(health.router)

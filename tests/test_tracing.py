@@ -3,6 +3,7 @@ by default with nothing installed; JSON log lines without tokens or SQL."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from main import create_app
 from tests.conftest import make_settings
 from tests.helpers import DEFAULT_PASSWORD, graphql, signup
 from tests.test_admission import graphql_endpoint
+from tests.ws_client import WAIT_SECONDS, serving, socket, user_pk, wait_subscribed
 from web.logging import JsonFormatter
 from web.tracing import tracer_provider_from_environment, tracing_requested
 
@@ -201,3 +203,44 @@ async def test_a_logged_database_error_shows_no_sql(app: FastAPI) -> None:
 
 def _exc_info(error: BaseException) -> tuple[type[BaseException], BaseException, Any]:
     return type(error), error, error.__traceback__
+
+
+async def test_websocket_operations_yield_operation_spans(
+    traced_app: FastAPI, exporter: InMemorySpanExporter
+) -> None:
+    async with _client(traced_app) as client:
+        signed = await signup(client, "socket@example.com")
+        token = signed["accessToken"]
+        assert "errors" not in await graphql(client, CREATE, token=token)
+    exporter.clear()
+    async with serving(traced_app) as url, socket(url, token=token) as ws:
+        await ws.subscribe("1", MINE)
+        assert [(await ws.receive())["type"] for _ in range(2)] == ["next", "complete"]
+        await ws.subscribe("2", "subscription Bad { taskEvents { nope } }")
+        assert (await ws.receive())["type"] == "error"
+        await ws.subscribe("3", "subscription Events { taskEvents { kind } }")
+        await wait_subscribed(traced_app, user_pk(signed["user"]["id"]))
+        await ws.send({"id": "3", "type": "complete"})
+        async with asyncio.timeout(WAIT_SECONDS):  # the subscription's span ends as it stops
+            while not _named(exporter, "subscription Events"):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    (query,) = _named(exporter, "query Mine")
+    assert query.attributes == {"graphql.operation.type": "query", "graphql.operation.name": "Mine"}
+    assert query.context is not None
+    statements = [span for span in exporter.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert any(_parent(statement) == query.context.span_id for statement in statements)
+    (refused,) = _named(exporter, "subscription Bad")
+    assert refused.attributes == {
+        "graphql.operation.type": "subscription",
+        "graphql.operation.name": "Bad",
+        "taskql.error_codes": ("GRAPHQL_VALIDATION_FAILED",),
+    }
+    (events,) = _named(exporter, "subscription Events")
+    assert events.attributes == {
+        "graphql.operation.type": "subscription",
+        "graphql.operation.name": "Events",
+    }
+
+
+def _named(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
+    return [span for span in exporter.get_finished_spans() if span.name == name]

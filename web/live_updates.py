@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import WebSocketRoute
@@ -26,6 +27,9 @@ from web.graphql import PATH, DocumentResolver
 from web.sockets import SocketRegistry
 from web.websocket import TaskqlWebSocketView
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
 
 class LiveUpdates:
     def __init__(self, settings: Settings) -> None:
@@ -40,13 +44,16 @@ class LiveUpdates:
         )
         self._listening: asyncio.Task[None] | None = None
 
-    def route(self, schema: BaseSchema, resolve_document: DocumentResolver) -> WebSocketRoute:
+    def route(
+        self, schema: BaseSchema, resolve_document: DocumentResolver, tracer: Tracer | None = None
+    ) -> WebSocketRoute:
         view = TaskqlWebSocketView(
             schema,
             self.settings,
             registry=self.sockets,
             listener=self.listener,
             resolve_document=resolve_document,
+            tracer=tracer,
         )
         return WebSocketRoute(PATH, view)
 

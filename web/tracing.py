@@ -12,7 +12,8 @@ Each request then yields, parented in this order:
 - the ASGI request span (opentelemetry-instrumentation-asgi, outermost middleware);
 - one span per GraphQL operation, made by taskql around the operation's execution
   (`operation_span`), named `query Name` with `graphql.operation.type`/`.name`,
-  whichever path executes it;
+  whichever path executes it; over WebSocket too (`web/websocket.py`), where a
+  subscription's span lasts until it stops, inside the socket's ASGI span;
 - one span per SQL statement (opentelemetry-instrumentation-sqlalchemy on the engine).
 The request's log line carries the trace and span ids (`web/logging.py`).
 

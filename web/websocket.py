@@ -16,6 +16,7 @@ ack, ping/pong, subscribe, next, error, complete, and the close codes 4400, 4401
   document limits and error codes are the HTTP ones; a syntax error is an `error`
   on its id, not a closed socket;
 - at most WS_MAX_SUBSCRIPTIONS_PER_SOCKET operations at once (RATE_LIMITED beyond);
+- each operation has its span when tracing is on, as over HTTP (`web/tracing.py`);
 - a `ping` every WS_KEEPALIVE_SECONDS; `web/sockets.py` closes sockets from outside.
 """
 
@@ -27,9 +28,8 @@ import logging
 import secrets
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from graphql import DocumentNode
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import (
@@ -69,9 +69,10 @@ from schema.runtime.errors import (
     format_domain_error,
     format_unexpected_error,
 )
-from schema.runtime.limits import chosen_operation, parse_document
 from settings import Settings
 from web.graphql import DocumentResolver
+from web.graphql_request import Operation as RequestOperation
+from web.graphql_request import describe_operation
 from web.responses import decode_json, encode_json
 from web.socket_messages import access_token, error_message, malformed
 from web.sockets import (
@@ -83,6 +84,10 @@ from web.sockets import (
     SocketRegistry,
     close_socket,
 )
+from web.tracing import end_operation, operation_span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("taskql.websocket")
 
@@ -177,15 +182,6 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
     def _get_pre_execution_close_reason(error: Any) -> str | None:
         return None  # every error before execution is an `error` on its id (contract)
 
-    def _operation_type(self, operation: Operation[SocketContext, None]) -> str:
-        """The operation's type, from the (cached) parse the schema will reuse."""
-        document = parse_document(operation.query, self.settings.max_tokens)
-        if isinstance(document, DocumentNode):
-            definition = chosen_operation(document, operation.operation_name)
-            if definition is not None:
-                return definition.operation.value
-        return OperationType.QUERY.value
-
     def _operation_context(self, database: RequestDatabase) -> RequestContext:
         socket = self.context
         context = RequestContext(
@@ -213,38 +209,45 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
             )
             return
         operation.query = query or ""
-        operation_type = self._operation_type(operation)
+        described = RequestOperation(
+            operation.query, operation.variables, operation.operation_name, None
+        )
+        operation_type, operation_name = describe_operation(described, self.settings.max_tokens)
         database = (
             RequestDatabase(services.session_factory)
             if operation_type == OperationType.MUTATION.value
             else RequestDatabase(services.read_session_factory, services.read_engine)
         )
         context = self._operation_context(database)
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                if operation_type != OperationType.SUBSCRIPTION.value:
-                    await stack.enter_async_context(
-                        asyncio.timeout(self.settings.request_timeout_seconds)
+        codes: list[str] = []
+        with operation_span(self.view.tracer, operation_type, operation_name) as span:
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    if operation_type != OperationType.SUBSCRIPTION.value:
+                        await stack.enter_async_context(
+                            asyncio.timeout(self.settings.request_timeout_seconds)
+                        )
+                    results = await self.schema.stream(
+                        operation.query,
+                        variable_values=operation.variables,
+                        context_value=context,
+                        operation_name=operation.operation_name,
                     )
-                results = await self.schema.stream(
-                    operation.query,
-                    variable_values=operation.variables,
-                    context_value=context,
-                    operation_name=operation.operation_name,
-                )
-                async with aclosing(results):
-                    await self._send_result_stream(operation, results)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except WebSocketDisconnected:
-            return
-        except Exception as error:  # every failure is an `error` with a code
-            await self._send_failure(operation, error, context.request_id)
-        finally:
-            await asyncio.shield(database.close())  # also when the socket went away
+                    async with aclosing(_noting_codes(results, codes)) as noted:
+                        await self._send_result_stream(operation, noted)
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            except WebSocketDisconnected:
+                return
+            except Exception as error:  # every failure is an `error` with a code
+                codes.append(await self._send_failure(operation, error, context.request_id))
+            finally:
+                end_operation(span, codes)
+                await asyncio.shield(database.close())  # also when the socket went away
 
     async def _send_failure(
         self, operation: Operation[SocketContext, None], error: Exception, request_id: str
-    ) -> None:
+    ) -> str:
+        """Send `error` as an `error` message on the operation's id; its code."""
         domain_error = (
             ServiceUnavailable() if isinstance(error, TimeoutError) else as_domain_error(error)
         )
@@ -255,6 +258,7 @@ class TaskqlTransportWSHandler(BaseGraphQLTransportWSHandler[SocketContext, None
             formatted = format_domain_error(domain_error)
         with contextlib.suppress(WebSocketDisconnected):
             await operation.send_operation_message(error_message(operation.id, formatted))
+        return str(formatted["extensions"]["code"])
 
     async def shutdown(self) -> None:
         if self._keepalive is not None:
@@ -279,7 +283,9 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         registry: SocketRegistry,
         listener: NotificationListener | None,
         resolve_document: DocumentResolver,
+        tracer: Tracer | None = None,
     ) -> None:
+        """`tracer`: where operation spans go when tracing is on (`web/tracing.py`)."""
         super().__init__(
             schema,
             graphql_ide=None,
@@ -294,6 +300,7 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         self.registry = registry
         self.listener = listener
         self.resolve_document = resolve_document
+        self.tracer = tracer
         """The document to run, as over HTTP (persisted queries, the allow-list)."""
 
     def encode_json(self, data: object) -> str:
@@ -348,6 +355,18 @@ class TaskqlWebSocketView(GraphQL[SocketContext, None]):
         context.close_at(claims.expires_at.timestamp() + leeway, CLOSE_FORBIDDEN, "Token expired")
         unset: UnsetType = UNSET
         return unset
+
+
+async def _noting_codes(
+    results: AsyncGenerator[Any, None], codes: list[str]
+) -> AsyncGenerator[Any, None]:
+    """`results`, noting their errors' codes in `codes` (for the operation's span)."""
+    async with aclosing(results):
+        async for result in results:
+            codes.extend(
+                str((error.extensions or {}).get("code", "")) for error in result.errors or []
+            )
+            yield result
 
 
 __all__ = ["TaskqlWebSocketView"]

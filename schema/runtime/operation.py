@@ -14,6 +14,9 @@ validation rules, documents and results honoured:
 - a document that uses a custom directive runs with Strawberry's DirectivesExtension
   on the stock context too; other documents of the same schema keep the fast path.
 
+Over WebSocket, `stream` (`schema.runtime.streaming`) runs the same hooks around
+subscriptions, and the `resolve` hooks and directives on every event's fields.
+
 Field extensions and `permission_classes` need no switch: the fast path never
 completes a field that has them (`schema.runtime.fast_path`), so Strawberry's resolver
 wrapper runs them.
@@ -193,28 +196,34 @@ class TaskqlSchema(strawberry.Schema):
 
     async def _execute_with_extensions(self, context: ExecutionContext) -> ExecutionResult:
         """The same rules, each phase inside its extension hooks (Strawberry's order)."""
+        extensions, runner = self.extensions_for(context)
+        request_id = request_id_of(context.context)
+        try:
+            async with runner.operation():
+                executed = await self._run_phases(context, runner, extensions, request_id)
+                if not executed:  # Strawberry collects results inside the operation hook then
+                    return await self.with_extension_results(context, runner)
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            raise
+        except Exception as error:
+            failure = GraphQLError(str(error), original_error=error)
+            context.result = self._result(None, [failure], executing=True, request_id=request_id)
+        return await self.with_extension_results(context, runner)
+
+    def extensions_for(
+        self, context: ExecutionContext
+    ) -> tuple[list[SchemaExtension], SchemaExtensionsRunner]:
+        """This operation's own extension instances, and the runner of their hooks."""
         extensions = [
             extension if isinstance(extension, SchemaExtension) else extension()
             for extension in self.extensions
         ]
         for extension in extensions:
             extension.execution_context = context
-        runner = SchemaExtensionsRunner(execution_context=context, extensions=extensions)
-        request_id = request_id_of(context.context)
-        try:
-            async with runner.operation():
-                executed = await self._run_phases(context, runner, extensions, request_id)
-                if not executed:  # Strawberry collects results inside the operation hook then
-                    return await self._with_extension_results(context, runner)
-        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
-            raise
-        except Exception as error:
-            failure = GraphQLError(str(error), original_error=error)
-            context.result = self._result(None, [failure], executing=True, request_id=request_id)
-        return await self._with_extension_results(context, runner)
+        return extensions, SchemaExtensionsRunner(execution_context=context, extensions=extensions)
 
     @staticmethod
-    async def _with_extension_results(
+    async def with_extension_results(
         context: ExecutionContext, runner: SchemaExtensionsRunner
     ) -> ExecutionResult:
         result = context.result
@@ -234,6 +243,22 @@ class TaskqlSchema(strawberry.Schema):
     ) -> bool:
         """Parse, validate and execute inside the hooks; the answer is left in context.result.
         False when the operation was answered before execution."""
+        prepared = await self.prepared_document(context, runner, request_id)
+        if prepared is None:
+            return False
+        document, operation_name = prepared
+        async with runner.executing():
+            if context.result is None:  # an extension may have answered already (a cache)
+                context.result = await self.execute_document(
+                    context, document, operation_name, extensions, request_id
+                )
+        return True
+
+    async def prepared_document(
+        self, context: ExecutionContext, runner: SchemaExtensionsRunner, request_id: str
+    ) -> tuple[DocumentNode, str | None] | None:
+        """Parse, the operation's type, validation and the token rule, inside the hooks: the
+        document and the name it runs under, or None with the answer in context.result."""
         if not context.query and context.graphql_document is None:
             raise MissingQueryError
         async with runner.parsing():
@@ -247,7 +272,7 @@ class TaskqlSchema(strawberry.Schema):
         if context.graphql_document is None:
             errors = context.pre_execution_errors or []
             context.result = self._result(None, errors, executing=False, request_id=request_id)
-            return False
+            return None
         document = context.graphql_document
         operation = chosen_operation(document, context.operation_name)
         if operation is None:
@@ -269,20 +294,15 @@ class TaskqlSchema(strawberry.Schema):
             context.result = self._result(
                 None, context.pre_execution_errors, executing=False, request_id=request_id
             )
-            return False
+            return None
         operation_name = run_name(document, context.operation_name)
         refusal = token_refusal(context.context, document, operation_name)
         if refusal is not None:
             context.result = self._result(None, [refusal], executing=True, request_id=request_id)
-            return False
-        async with runner.executing():
-            if context.result is None:  # an extension may have answered already (a cache)
-                context.result = await self._execute_document(
-                    context, document, operation_name, extensions, request_id
-                )
-        return True
+            return None
+        return document, operation_name
 
-    async def _execute_document(
+    async def execute_document(
         self,
         context: ExecutionContext,
         document: DocumentNode,
@@ -290,15 +310,7 @@ class TaskqlSchema(strawberry.Schema):
         extensions: list[SchemaExtension],
         request_id: str,
     ) -> ExecutionResult:
-        middleware: list[SchemaExtension] = [
-            extension for extension in extensions if extension._implements_resolve()
-        ]
-        if self.directives and uses_custom_directives(document):
-            middleware.append(DirectivesExtension())
-        # Middleware must see every field: the fast path would complete some without it.
-        executor = (
-            StrawberryGraphQLCoreExecutionContext if middleware else self.execution_context_class
-        )
+        middleware, executor = self.middleware_for(document, extensions)
         result = graphql_execute(
             self._schema,
             document,
@@ -315,6 +327,21 @@ class TaskqlSchema(strawberry.Schema):
             result = await result
         data = None if result.data is None else json_native(result.data)
         return self._result(data, result.errors or [], executing=True, request_id=request_id)
+
+    def middleware_for(
+        self, document: DocumentNode, extensions: list[SchemaExtension]
+    ) -> tuple[list[SchemaExtension], type[Any]]:
+        """The extensions with a `resolve` hook (and the directives' one when `document`
+        uses a custom directive), and the execution context that runs them."""
+        middleware: list[SchemaExtension] = [
+            extension for extension in extensions if extension._implements_resolve()
+        ]
+        if self.directives and uses_custom_directives(document):
+            middleware.append(DirectivesExtension())
+        # Middleware must see every field: the fast path would complete some without it.
+        if middleware:
+            return middleware, StrawberryGraphQLCoreExecutionContext
+        return middleware, self.execution_context_class
 
     async def stream(  # noqa: PLR0917
         self,

@@ -5,19 +5,27 @@ every error coded. A subscription yields one result per event, anything else one
 result; what fails before execution comes first and alone, as a PreExecutionError,
 which the protocol sends as an `error` on the operation's id. Results may hold aware
 UTC datetimes, for `web/responses.encode_json` (as `execute_for_encoder`'s do).
+
+A schema with extensions (or custom directives) runs every operation inside their
+hooks, as Strawberry's `Schema.stream` does: `on_operation` around the whole stream,
+`on_parse`, `on_validate`, `on_execute` around the subscription's start, the `resolve`
+hooks on every event's fields, `get_results` and `on_stream_result` on every result.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import aclosing
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
 from graphql import DocumentNode, GraphQLError
 from graphql.execution import subscribe as graphql_subscribe
 from strawberry.exceptions import MissingQueryError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -38,6 +46,22 @@ async def operation_results(  # noqa: PLR0917
     operation_extensions: dict[str, Any] | None,
     allowed_operation_types: Iterable[OperationType],
 ) -> AsyncGenerator[ExecutionResult, None]:
+    if schema.extensions or schema.directives:
+        context = ExecutionContext(
+            query=query,
+            schema=schema,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            validation_rules=schema.validation_rules,
+        )
+        async with aclosing(_results_with_extensions(schema, context)) as results:
+            async for result in results:
+                yield result
+        return
     request_id = request_id_of(context_value)
     try:
         document = schema.checked_document(
@@ -87,6 +111,101 @@ async def operation_results(  # noqa: PLR0917
             )
     finally:
         await source.aclose()  # type: ignore[attr-defined]
+
+
+async def _results_with_extensions(
+    schema: TaskqlSchema, context: ExecutionContext
+) -> AsyncGenerator[ExecutionResult, None]:
+    """`operation_results`, each phase inside the extensions' hooks (Strawberry's order)."""
+    extensions, runner = schema.extensions_for(context)
+    async with runner.operation():
+        phases = _phases(schema, context, runner, extensions)
+        async with aclosing(phases):
+            async for result in phases:
+                async with runner.on_stream_result(result):
+                    yield result
+
+
+async def _phases(
+    schema: TaskqlSchema,
+    context: ExecutionContext,
+    runner: SchemaExtensionsRunner,
+    extensions: list[SchemaExtension],
+) -> AsyncGenerator[ExecutionResult, None]:
+    request_id = request_id_of(context.context)
+    try:
+        prepared = await schema.prepared_document(context, runner, request_id)
+    except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+        refusal = GraphQLError(_refusal_message(error))
+        context.result = schema.coded(None, [refusal], executing=False, request_id=request_id)
+        prepared = None
+    if prepared is None:
+        yield await _sent(context, runner, PreExecutionError)
+        return
+    document, operation_name = prepared
+    operation = chosen_operation(document, operation_name)
+    assert operation is not None
+    if operation.operation.value != OperationType.SUBSCRIPTION.value:
+        try:
+            async with runner.executing():
+                if context.result is None:  # an extension may have answered (a cache)
+                    context.result = await schema.execute_document(
+                        context, document, operation_name, extensions, request_id
+                    )
+        except Exception as error:
+            context.result = _failure(schema, error, request_id)
+        yield await _sent(context, runner, ExecutionResult)
+        return
+    middleware, executor = schema.middleware_for(document, extensions)
+    source: Any
+    try:
+        async with runner.executing():
+            source = graphql_subscribe(
+                schema._schema,
+                document,
+                root_value=context.root_value,
+                context_value=context.context,
+                variable_values=context.variables,
+                operation_name=operation_name,
+                executor_class=executor,
+                middleware=middleware or None,  # type: ignore[arg-type]
+            )
+            if isawaitable(source):
+                source = await source
+    except Exception as error:
+        source = ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+    if not isinstance(source, AsyncIterator):
+        errors = source.errors or []
+        context.result = schema.coded(None, errors, executing=True, request_id=request_id)
+        yield await _sent(context, runner, PreExecutionError)
+        return
+    async with aclosing(source):  # type: ignore[type-var]
+        async for event in source:
+            context.result = schema.coded(
+                event.data, event.errors or [], executing=True, request_id=request_id
+            )
+            yield await _sent(context, runner, ExecutionResult)
+
+
+async def _sent(
+    context: ExecutionContext,
+    runner: SchemaExtensionsRunner,
+    kind: type[ExecutionResult],
+) -> ExecutionResult:
+    """context.result as `kind`, with the extensions' results (as Strawberry sets them)."""
+    result = context.result
+    assert result is not None
+    if result.errors:
+        context.pre_execution_errors = list(result.errors)
+    answer = kind(data=result.data, errors=result.errors)
+    answer.extensions = await runner.get_extensions_results(context)
+    context.result = answer
+    return answer
+
+
+def _failure(schema: TaskqlSchema, error: Exception, request_id: str) -> ExecutionResult:
+    failure = GraphQLError(str(error), original_error=error)
+    return schema.coded(None, [failure], executing=True, request_id=request_id)
 
 
 def _refusal_message(error: Exception) -> str:
