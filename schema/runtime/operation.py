@@ -45,12 +45,9 @@ from strawberry.directive import StrawberryDirective
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.directives import DirectivesExtension
-from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import (
     DEFAULT_ALLOWED_OPERATION_TYPES,
-    StrawberryGraphQLCoreExecutionContext,
 )
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -63,10 +60,10 @@ from schema.runtime.documents import (
     parse_checked,
     request_id_of,
     run_name,
-    uses_custom_directives,
 )
 from schema.runtime.errors import ErrorCodes
 from schema.runtime.fast_path import PlainFieldExecutionContext
+from schema.runtime.hooks import execute_with_extensions
 from schema.runtime.limits import (
     Limits,
     NoIntrospectionRule,
@@ -152,7 +149,8 @@ class TaskqlSchema(strawberry.Schema):
         """`execute` for `web/responses.encode_json`: data may hold aware UTC datetimes."""
         allowed = allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES
         if self.extensions or self.directives:
-            return await self._execute_with_extensions(
+            return await execute_with_extensions(
+                self,
                 ExecutionContext(
                     query=query,
                     schema=self,
@@ -163,7 +161,7 @@ class TaskqlSchema(strawberry.Schema):
                     provided_operation_name=operation_name,
                     operation_extensions=operation_extensions,
                     validation_rules=self.validation_rules,
-                )
+                ),
             )
         request_id = request_id_of(context_value)
         document = self._checked_document(
@@ -193,155 +191,6 @@ class TaskqlSchema(strawberry.Schema):
             failure = GraphQLError(str(error), original_error=error)
             return self._result(None, [failure], executing=True, request_id=request_id)
         return self._result(result.data, result.errors or [], executing=True, request_id=request_id)
-
-    async def _execute_with_extensions(self, context: ExecutionContext) -> ExecutionResult:
-        """The same rules, each phase inside its extension hooks (Strawberry's order)."""
-        extensions, runner = self.extensions_for(context)
-        request_id = request_id_of(context.context)
-        try:
-            async with runner.operation():
-                executed = await self._run_phases(context, runner, extensions, request_id)
-                if not executed:  # Strawberry collects results inside the operation hook then
-                    return await self.with_extension_results(context, runner)
-        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
-            raise
-        except Exception as error:
-            failure = GraphQLError(str(error), original_error=error)
-            context.result = self._result(None, [failure], executing=True, request_id=request_id)
-        return await self.with_extension_results(context, runner)
-
-    def extensions_for(
-        self, context: ExecutionContext
-    ) -> tuple[list[SchemaExtension], SchemaExtensionsRunner]:
-        """This operation's own extension instances, and the runner of their hooks."""
-        extensions = [
-            extension if isinstance(extension, SchemaExtension) else extension()
-            for extension in self.extensions
-        ]
-        for extension in extensions:
-            extension.execution_context = context
-        return extensions, SchemaExtensionsRunner(execution_context=context, extensions=extensions)
-
-    @staticmethod
-    async def with_extension_results(
-        context: ExecutionContext, runner: SchemaExtensionsRunner
-    ) -> ExecutionResult:
-        result = context.result
-        if not isinstance(result, ExecutionResult):  # an extension's graphql-core result
-            assert result is not None
-            result = ExecutionResult(data=result.data, errors=result.errors)
-        result.extensions = await runner.get_extensions_results(context)
-        context.result = result
-        return result
-
-    async def _run_phases(
-        self,
-        context: ExecutionContext,
-        runner: SchemaExtensionsRunner,
-        extensions: list[SchemaExtension],
-        request_id: str,
-    ) -> bool:
-        """Parse, validate and execute inside the hooks; the answer is left in context.result.
-        False when the operation was answered before execution."""
-        prepared = await self.prepared_document(context, runner, request_id)
-        if prepared is None:
-            return False
-        document, operation_name = prepared
-        async with runner.executing():
-            if context.result is None:  # an extension may have answered already (a cache)
-                context.result = await self.execute_document(
-                    context, document, operation_name, extensions, request_id
-                )
-        return True
-
-    async def prepared_document(
-        self, context: ExecutionContext, runner: SchemaExtensionsRunner, request_id: str
-    ) -> tuple[DocumentNode, str | None] | None:
-        """Parse, the operation's type, validation and the token rule, inside the hooks: the
-        document and the name it runs under, or None with the answer in context.result."""
-        if not context.query and context.graphql_document is None:
-            raise MissingQueryError
-        async with runner.parsing():
-            if context.graphql_document is None:
-                assert context.query is not None
-                parsed = parse_checked(context.query, self.limits.max_tokens)
-                if isinstance(parsed, DocumentNode):
-                    context.graphql_document = parsed
-                else:
-                    context.pre_execution_errors = parsed
-        if context.graphql_document is None:
-            errors = context.pre_execution_errors or []
-            context.result = self._result(None, errors, executing=False, request_id=request_id)
-            return None
-        document = context.graphql_document
-        operation = chosen_operation(document, context.operation_name)
-        if operation is None:
-            raise CannotGetOperationTypeError(context.operation_name)
-        operation_type = OperationType(operation.operation.value)
-        if operation_type not in context.allowed_operations:
-            raise InvalidOperationTypeError(operation_type)
-        async with runner.validation():
-            if context.pre_execution_errors is None:
-                context.pre_execution_errors = document_errors(
-                    self._schema,
-                    context.query or "",
-                    document,
-                    variables=context.variables,
-                    limits=self.limits,
-                    rules=tuple(context.validation_rules),
-                )
-        if context.pre_execution_errors:
-            context.result = self._result(
-                None, context.pre_execution_errors, executing=False, request_id=request_id
-            )
-            return None
-        operation_name = run_name(document, context.operation_name)
-        refusal = token_refusal(context.context, document, operation_name)
-        if refusal is not None:
-            context.result = self._result(None, [refusal], executing=True, request_id=request_id)
-            return None
-        return document, operation_name
-
-    async def execute_document(
-        self,
-        context: ExecutionContext,
-        document: DocumentNode,
-        operation_name: str | None,
-        extensions: list[SchemaExtension],
-        request_id: str,
-    ) -> ExecutionResult:
-        middleware, executor = self.middleware_for(document, extensions)
-        result = graphql_execute(
-            self._schema,
-            document,
-            root_value=context.root_value,
-            context_value=context.context,
-            variable_values=context.variables,
-            operation_name=operation_name,
-            middleware=middleware or None,
-            executor_class=executor,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-            operation_extensions=context.operation_extensions,
-        )
-        if isawaitable(result):
-            result = await result
-        data = None if result.data is None else json_native(result.data)
-        return self._result(data, result.errors or [], executing=True, request_id=request_id)
-
-    def middleware_for(
-        self, document: DocumentNode, extensions: list[SchemaExtension]
-    ) -> tuple[list[SchemaExtension], type[Any]]:
-        """The extensions with a `resolve` hook (and the directives' one when `document`
-        uses a custom directive), and the execution context that runs them."""
-        middleware: list[SchemaExtension] = [
-            extension for extension in extensions if extension._implements_resolve()
-        ]
-        if self.directives and uses_custom_directives(document):
-            middleware.append(DirectivesExtension())
-        # Middleware must see every field: the fast path would complete some without it.
-        if middleware:
-            return middleware, StrawberryGraphQLCoreExecutionContext
-        return middleware, self.execution_context_class
 
     async def stream(  # noqa: PLR0917
         self,

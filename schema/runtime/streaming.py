@@ -30,6 +30,12 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from schema.runtime.documents import request_id_of
+from schema.runtime.hooks import (
+    execute_document,
+    extensions_for,
+    middleware_for,
+    prepared_document,
+)
 from schema.runtime.limits import chosen_operation
 
 if TYPE_CHECKING:
@@ -117,7 +123,7 @@ async def _results_with_extensions(
     schema: TaskqlSchema, context: ExecutionContext
 ) -> AsyncGenerator[ExecutionResult, None]:
     """`operation_results`, each phase inside the extensions' hooks (Strawberry's order)."""
-    extensions, runner = schema.extensions_for(context)
+    extensions, runner = extensions_for(schema, context)
     async with runner.operation():
         phases = _phases(schema, context, runner, extensions)
         async with aclosing(phases):
@@ -134,7 +140,7 @@ async def _phases(
 ) -> AsyncGenerator[ExecutionResult, None]:
     request_id = request_id_of(context.context)
     try:
-        prepared = await schema.prepared_document(context, runner, request_id)
+        prepared = await prepared_document(schema, context, runner, request_id)
     except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
         refusal = GraphQLError(_refusal_message(error))
         context.result = schema.coded(None, [refusal], executing=False, request_id=request_id)
@@ -149,14 +155,19 @@ async def _phases(
         try:
             async with runner.executing():
                 if context.result is None:  # an extension may have answered (a cache)
-                    context.result = await schema.execute_document(
-                        context, document, operation_name, extensions, request_id
+                    context.result = await execute_document(
+                        schema,
+                        context,
+                        document,
+                        operation_name,
+                        extensions=extensions,
+                        request_id=request_id,
                     )
         except Exception as error:
             context.result = _failure(schema, error, request_id)
         yield await _sent(context, runner, ExecutionResult)
         return
-    middleware, executor = schema.middleware_for(document, extensions)
+    middleware, executor = middleware_for(schema, document, extensions)
     source: Any
     try:
         async with runner.executing():
