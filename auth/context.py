@@ -91,6 +91,20 @@ class RequestContext(BaseContext):
         """The request's ORM session, opened on first use (mutations write through it)."""
         return self.database.session
 
+    def mail_committed(self) -> None:
+        """Wake this process's outbox sender for mail this request committed: over HTTP
+        once the answer has been sent, so that composing and sending never delays the
+        answer (it takes as long whether or not a message was written); over a WebSocket,
+        which has no such moment, at once."""
+        if self.background_tasks is None:
+            self.services.mail_committed()
+            return
+
+        async def wake_sender() -> None:
+            self.services.mail_committed()
+
+        self.background_tasks.add_task(wake_sender)
+
     def require_user_id(self) -> int:
         """The authenticated user's id, or UNAUTHENTICATED."""
         if self.viewer.user_id is None:

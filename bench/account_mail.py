@@ -35,6 +35,13 @@ REQUESTS_EACH = 200
 WARM_UP = 20
 MESSAGES = 1000
 TARGET_RATIO = 1.1
+# The sender works on each request after its answer (mail for a known address, nothing
+# for an unknown one); a pause lets that finish, so that no request is timed while the
+# previous one's mail is being sent: the request path alone is compared.
+SETTLE_SECONDS = 0.05
+# The p99 of 200 requests is their second-slowest: one stray pause moves it. Each round
+# times 200 of each; the verdict takes the median of the rounds' ratios.
+ROUNDS = 3
 TARGET_RATE = 50.0
 REQUEST_RESET = "mutation($email: String!) { requestPasswordReset(email: $email) }"
 SIGNUP = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }"
@@ -54,7 +61,7 @@ async def time_reset(http: httpx.AsyncClient, email: str) -> float:
     return elapsed
 
 
-async def measure_requests(base_url: str) -> tuple[list[float], list[float]]:
+async def measure_requests(base_url: str) -> list[tuple[list[float], list[float]]]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         variables = {"input": {"email": "bench@example.com", "password": PASSWORD}}
         response = await http.post("/graphql", json={"query": SIGNUP, "variables": variables})
@@ -62,14 +69,20 @@ async def measure_requests(base_url: str) -> tuple[list[float], list[float]]:
         for _ in range(WARM_UP):
             await time_reset(http, "bench@example.com")
             await time_reset(http, "nobody@example.com")
-        known, unknown = [], []
-        for number in range(REQUESTS_EACH):
-            # Alternate which goes first, so neither always follows the other's mail work.
-            pair = ["bench@example.com", f"nobody{number}@example.com"]
-            for email in pair if number % 2 else reversed(pair):
-                (known if email.startswith("bench") else unknown).append(
-                    await time_reset(http, email)
-                )
+        return [await measure_round(http, number) for number in range(ROUNDS)]
+
+
+async def measure_round(
+    http: httpx.AsyncClient, round_number: int
+) -> tuple[list[float], list[float]]:
+    known: list[float] = []
+    unknown: list[float] = []
+    for number in range(REQUESTS_EACH):
+        # Alternate which goes first, so neither always follows the other's mail work.
+        pair = ["bench@example.com", f"nobody{round_number}-{number}@example.com"]
+        for email in pair if number % 2 else reversed(pair):
+            await asyncio.sleep(SETTLE_SECONDS)
+            (known if email.startswith("bench") else unknown).append(await time_reset(http, email))
     return known, unknown
 
 
@@ -113,20 +126,26 @@ async def measure_outbox(database_url: str, smtp_port: int, mailbox: Mailbox) ->
     return MESSAGES / elapsed, mailbox.count() - before
 
 
-def report(known: list[float], unknown: list[float], rate: float, received: int) -> None:
-    print(f"{'requestPasswordReset':<24} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8}")  # noqa: T201
-    for name, timings in (("existing address", known), ("unknown address", unknown)):
-        print(  # noqa: T201
-            f"{name:<24} {len(timings):>8} {statistics.median(timings):>8.2f} "
-            f"{percentile(timings, 99):>8.2f}"
-        )
-    p50 = statistics.median(known) / statistics.median(unknown)
-    p99 = percentile(known, 99) / percentile(unknown, 99)
+def report(rounds: list[tuple[list[float], list[float]]], rate: float, received: int) -> None:
+    print(  # noqa: T201
+        f"{'requestPasswordReset':<24} {'round':>5} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    p50_ratios, p99_ratios = [], []
+    for number, (known, unknown) in enumerate(rounds, start=1):
+        for name, timings in (("existing address", known), ("unknown address", unknown)):
+            print(  # noqa: T201
+                f"{name:<24} {number:>5} {len(timings):>8} {statistics.median(timings):>8.2f} "
+                f"{percentile(timings, 99):>8.2f}"
+            )
+        p50_ratios.append(statistics.median(known) / statistics.median(unknown))
+        p99_ratios.append(percentile(known, 99) / percentile(unknown, 99))
+    p50, p99 = statistics.median(p50_ratios), statistics.median(p99_ratios)
     worst = max(p50, p99, 1 / p50, 1 / p99)
     verdict = "met" if worst <= TARGET_RATIO else "MISSED"
+    each = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(p50_ratios, p99_ratios, strict=True))
     print(  # noqa: T201
-        f"existing / unknown: p50 {p50:.2f}x, p99 {p99:.2f}x "
-        f"(target within {TARGET_RATIO}x: {verdict})"
+        f"existing / unknown, median of {len(rounds)} rounds: p50 {p50:.2f}x, p99 {p99:.2f}x "
+        f"(rounds p50/p99: {each}; target within {TARGET_RATIO}x: {verdict})"
     )
     verdict = "met" if rate >= TARGET_RATE else "MISSED"
     print(  # noqa: T201
@@ -154,9 +173,9 @@ def main() -> None:
                 "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             }
             with live_server(env, workers=1) as (base_url, _):
-                known, unknown = asyncio.run(measure_requests(base_url))
+                rounds = asyncio.run(measure_requests(base_url))
             rate, received = asyncio.run(measure_outbox(database_url, smtp_port, mailbox))
-            report(known, unknown, rate, received)
+            report(rounds, rate, received)
 
 
 if __name__ == "__main__":

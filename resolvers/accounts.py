@@ -106,7 +106,7 @@ async def request_password_reset(context: RequestContext, email: str) -> bool:
     )
     await queue_reset_request(context, email=address)
     await context.db.commit()
-    context.services.mail_committed()
+    context.mail_committed()
     return True
 
 
@@ -132,7 +132,7 @@ async def reset_password(context: RequestContext, token: str, new_password: str)
     )
     payload = await start_login(context, user)
     context.services.live_sessions.forget_user(user.id)
-    context.services.mail_committed()
+    context.mail_committed()
     return payload
 
 
@@ -145,7 +145,7 @@ async def request_email_verification(context: RequestContext) -> bool:
     user = await _account(context, user_id)
     await queue_verification(context, user_id=user_id, recipient=user.email)
     await context.db.commit()
-    context.services.mail_committed()
+    context.mail_committed()
     return True
 
 
@@ -194,7 +194,7 @@ async def _switch_email(
         await _spend(context, found)
         await context.db.commit()
         raise Conflict(EMAIL_TAKEN)
-    context.services.mail_committed()
+    context.mail_committed()
 
 
 async def change_email(context: RequestContext, new_email: str, password: str) -> bool:
@@ -209,7 +209,7 @@ async def change_email(context: RequestContext, new_email: str, password: str) -
         raise Conflict(EMAIL_TAKEN)
     await queue_verification(context, user_id=user_id, recipient=address, new_email=address)
     await context.db.commit()
-    context.services.mail_committed()
+    context.mail_committed()
     return True
 
 

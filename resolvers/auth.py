@@ -107,7 +107,7 @@ async def _signup(context: RequestContext, data: SignupInput) -> AuthPayload:
     user = await create_user(context.db, email=email, password_hash=password_hash, name=name)
     await queue_verification(context, user_id=user.id, recipient=user.email)
     payload = await start_login(context, user)
-    context.services.mail_committed()
+    context.mail_committed()
     return payload
 
 
@@ -214,7 +214,7 @@ async def _change_password(
     )
     payload = await start_login(context, user)
     context.services.live_sessions.forget_user(user_id)
-    context.services.mail_committed()
+    context.mail_committed()
     return payload
 
 

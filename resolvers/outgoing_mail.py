@@ -1,7 +1,7 @@
 """Mail that resolvers queue: stored in the request's transaction, sent after it commits.
 
 Nothing here talks to SMTP; the outbox sender does (`mail/sender.py`). Callers
-commit, then call `services.mail_committed()` so their process sends at once.
+commit, then call `context.mail_committed()` so their process sends once the answer is out.
 """
 
 from __future__ import annotations

@@ -118,7 +118,9 @@ class GraphQLEndpoint:
                 ]
         except Refusal as refusal:
             return refusal_response(refusal, media_type=media_type)
-        return respond(outcomes, batch=graphql_request.batch, media_type=media_type)
+        response = respond(outcomes, batch=graphql_request.batch, media_type=media_type)
+        response.background = getattr(request.state, "after_response", None)
+        return response
 
     async def _run_in_batch(self, request: Request, item: Operation | Refusal) -> Outcome:
         """A refusal of one operation of a batch is that operation's answer alone."""
@@ -197,7 +199,7 @@ class GraphQLEndpoint:
                 context = await self.context_getter(request, database)
                 context.request = request
                 context.response = sub_response
-                context.background_tasks = BackgroundTasks()
+                context.background_tasks = _after_response(request)
                 user_id = context.viewer.user_id
                 result = await self._execute(request, operation, context)
         except Refusal:
@@ -297,6 +299,15 @@ class GraphQLEndpoint:
                 "error_codes": codes,
             },
         )
+
+
+def _after_response(request: Request) -> BackgroundTasks:
+    """The request's work for after its answer is sent (every operation of a batch adds
+    to the same list); `handle` hands it to the response."""
+    tasks: BackgroundTasks | None = getattr(request.state, "after_response", None)
+    if tasks is None:
+        tasks = request.state.after_response = BackgroundTasks()
+    return tasks
 
 
 def _being_cancelled() -> bool:
