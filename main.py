@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from auth.client_address import ClientAddresses
@@ -181,12 +180,15 @@ def transport_guards(settings: Settings) -> list[Middleware]:
     Compression is outermost, the last thing done to every answer (refusals included):
     gzip when the client accepts it and the body is 1 KiB or more, with `Vary:
     Accept-Encoding`; it leaves WebSockets, event streams and bodies that already carry a
-    `Content-Encoding` (GraphiQL's precompressed assets) alone. CORS wraps the transport
-    limits so that a browser can read their 413 and 431 refusals.
+    `Content-Encoding` (GraphiQL's precompressed assets) alone. It is done by the same
+    middleware as the request ids and security headers, just outside them
+    (`ResponseHeadersMiddleware`). CORS wraps the transport limits so that a browser can
+    read their 413 and 431 refusals.
     """
     guards = [
-        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL),
-        Middleware(ResponseHeadersMiddleware),
+        Middleware(
+            ResponseHeadersMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL
+        ),
     ]
     if "*" not in settings.trusted_hosts:
         guards.append(Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts))

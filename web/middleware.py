@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.graphql_request import preferred_media_type
@@ -35,32 +36,141 @@ _CONTENT_TYPE = b"content-type"
 
 
 class ResponseHeadersMiddleware:
-    """Request ids and browser-hardening headers, set in one pass over each answer's headers.
+    """Compression, request ids and browser-hardening headers, set in one pass over each
+    answer's headers.
 
     A well-formed `X-Request-ID` from the client is kept, otherwise one is made; it is in
     `request.state.request_id` and on the answer. The security headers are added where the
     answer lacks them; a page that brings its own CSP keeps it.
+
+    Then, as if Starlette's GZipMiddleware wrapped this (`minimum_size`, `compresslevel`,
+    its default excluded media types): a client whose `Accept-Encoding` names gzip gets
+    Starlette's own GZipResponder; any other gets what that middleware's IdentityResponder
+    would send (the body as it is, with `Vary: Accept-Encoding` where it would have been
+    compressed), without that wrapper's cost (`_Identity`).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, minimum_size: int, compresslevel: int) -> None:
         self.app = app
+        self.minimum_size = minimum_size
+        self.compresslevel = compresslevel
+        self.excluded_media_types = frozenset(DEFAULT_EXCLUDED_CONTENT_TYPES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered: bytes = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        offered = b""
+        accept_encoding: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                offered = value  # the last, as before
+            elif name == _ACCEPT_ENCODING and accept_encoding is None:
+                accept_encoding = value  # the first, as Starlette's Headers.get reads it
         request_id = (
             offered if _ACCEPTABLE_REQUEST_ID.match(offered) else secrets.token_hex(16).encode()
         )
         scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
+        if accept_encoding is not None and b"gzip" in accept_encoding:
+            await self._gzipped(scope, receive, send, request_id)
+            return
+        identity = _Identity(send, request_id, self.minimum_size, self.excluded_media_types)
+        await self.app(scope, receive, identity.send)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = _hardened(message["headers"], request_id)
-            await send(message)
+    async def _gzipped(self, scope: Scope, receive: Receive, send: Send, request_id: bytes) -> None:
+        app = self.app
 
-        await self.app(scope, receive, send_with_headers)
+        async def hardened_app(scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = _hardened(message["headers"], request_id)
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        responder = GZipResponder(hardened_app, self.minimum_size, compresslevel=self.compresslevel)
+        await responder(scope, receive, send)
+
+
+class _Identity:
+    """Starlette's IdentityResponder (the answer of GZipMiddleware to a client that does
+    not take gzip), with the request id and security headers set on the way: the start is
+    held until the first body shows whether `Vary: Accept-Encoding` belongs on it."""
+
+    __slots__ = ("excluded", "minimum_size", "passing", "request_id", "start", "started", "to")
+
+    def __init__(
+        self, send: Send, request_id: bytes, minimum_size: int, excluded: frozenset[str]
+    ) -> None:
+        self.to = send
+        self.request_id = request_id
+        self.minimum_size = minimum_size
+        self.excluded = excluded
+        self.start: Message = {}
+        self.started = False
+        self.passing = False
+        """Whether the answer goes out untouched (already encoded, partial, or excluded)."""
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = message["headers"] = _hardened(message["headers"], self.request_id)
+            self.start = message
+            self.passing = message["status"] == HTTPStatus.PARTIAL_CONTENT or _untouched(
+                headers, self.excluded
+            )
+            if self.passing:
+                await self.to(message)
+        elif kind in _BODY_MESSAGES and self.passing:
+            await self.to(message)
+        elif kind == _BODY and not self.started:
+            self.started = True
+            body = message.get("body", b"")
+            if len(body) >= self.minimum_size or message.get("more_body", False):
+                _add_vary(self.start["headers"])
+            await self.to(self.start)
+            await self.to(message)
+        elif kind == _BODY:
+            message["body"] = message.get("body", b"")
+            await self.to(message)
+        elif kind in _PASSED_MESSAGES:
+            await self.to(message)
+        elif kind == _PATHSEND:
+            await self.to(self.start)
+            await self.to(message)
+
+
+_BODY = "http.response.body"
+_PATHSEND = "http.response.pathsend"
+_BODY_MESSAGES = frozenset({_BODY, _PATHSEND})
+_PASSED_MESSAGES = frozenset({"http.response.early_hint", "http.response.trailers"})
+_ACCEPT_ENCODING = b"accept-encoding"
+_CONTENT_ENCODING = b"content-encoding"
+_VARY = b"vary"
+
+
+def _untouched(headers: list[tuple[bytes, bytes]], excluded: frozenset[str]) -> bool:
+    """Whether GZipMiddleware leaves an answer with these headers alone: one that carries
+    a `Content-Encoding`, or whose media type it excludes (as it reads the first
+    `Content-Type`)."""
+    content_type: bytes | None = None
+    for name, value in headers:
+        if name == _CONTENT_ENCODING:
+            return True
+        if name == _CONTENT_TYPE and content_type is None:
+            content_type = value
+    media_type = (content_type or b"").decode("latin-1").partition(";")[0].strip().lower()
+    media_types = {media_type, media_type.partition("/")[0] + "/*"}
+    if media_type.startswith("application/grpc+"):
+        media_types.add("application/grpc")
+    return not excluded.isdisjoint(media_types)
+
+
+def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    if any(name == _VARY for name, _ in headers):
+        MutableHeaders(raw=headers).add_vary_header("Accept-Encoding")
+    else:
+        headers.append((_VARY, b"Accept-Encoding"))
 
 
 def _hardened(raw: Iterable[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
