@@ -23,8 +23,12 @@ def _parse_address(text: str) -> IPv4Address | IPv6Address | None:
         return None
 
 
-# A worker sees the same few socket peers (its proxies, its clients) again and again.
-_peer_address = lru_cache(maxsize=1024)(_parse_address)
+@lru_cache(maxsize=1024)
+def _peer(host: str) -> tuple[IPv4Address | IPv6Address | None, str]:
+    """The socket peer's address, and how it is written when it is the client's (a worker
+    sees the same few peers, its proxies and its clients, again and again)."""
+    address = _parse_address(host)
+    return address, (host or UNKNOWN_ADDRESS) if address is None else str(address)
 
 
 class ClientAddresses:
@@ -38,11 +42,9 @@ class ClientAddresses:
 
     def of(self, request: Request) -> str:
         host = request.client.host if request.client else ""
-        peer = _peer_address(host)
-        if peer is None:
-            return host or UNKNOWN_ADDRESS
-        if not self._is_trusted(peer):
-            return str(peer)
+        peer, written = _peer(host)
+        if peer is None or not self._is_trusted(peer):
+            return written
         client = peer
         hops = [
             hop

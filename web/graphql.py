@@ -110,24 +110,31 @@ class GraphQLEndpoint:
                 assert self.render_ide is not None
                 return await self.render_ide(request)
             graphql_request = await read_request(request, self.settings)
+            # The request's work for after its answer is sent: every operation of a batch
+            # adds to the same list (`RequestContext.background_tasks`).
+            after_response = BackgroundTasks()
             if not graphql_request.batch:
-                outcomes = [await self._run(request, graphql_request.single())]
+                outcomes = [await self._run(request, graphql_request.single(), after_response)]
             else:
                 outcomes = [
-                    await self._run_in_batch(request, item) for item in graphql_request.items
+                    await self._run_in_batch(request, item, after_response)
+                    for item in graphql_request.items
                 ]
         except Refusal as refusal:
             return refusal_response(refusal, media_type=media_type)
         response = respond(outcomes, batch=graphql_request.batch, media_type=media_type)
-        response.background = getattr(request.state, "after_response", None)
+        if after_response.tasks:
+            response.background = after_response
         return response
 
-    async def _run_in_batch(self, request: Request, item: Operation | Refusal) -> Outcome:
+    async def _run_in_batch(
+        self, request: Request, item: Operation | Refusal, after_response: BackgroundTasks
+    ) -> Outcome:
         """A refusal of one operation of a batch is that operation's answer alone."""
         try:
             if isinstance(item, Refusal):
                 raise item
-            return await self._run(request, item)
+            return await self._run(request, item, after_response)
         except Refusal as refusal:
             return refused(refusal)
 
@@ -138,7 +145,9 @@ class GraphQLEndpoint:
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def _run(self, request: Request, operation: Operation) -> Outcome:
+    async def _run(
+        self, request: Request, operation: Operation, after_response: BackgroundTasks
+    ) -> Outcome:
         started = time.perf_counter()
         if self.resolve_document is not None:
             try:
@@ -156,13 +165,17 @@ class GraphQLEndpoint:
                 HTTPStatus.METHOD_NOT_ALLOWED,
                 {"Allow": "POST"},
             )
-        sub_response = Response()
-        del sub_response.headers["content-length"]
+        sub_response = _ExtensionResponse()
         with operation_span(self.tracer, operation_type, operation_name) as span:
             mutation = operation_type == OperationType.MUTATION.value
             with recording_commits() if mutation else nullcontext(NO_COMMITS) as commits:
                 outcome, user_id = await self._answer(
-                    request, operation, operation_type, operation_name, sub_response
+                    request,
+                    operation,
+                    operation_type,
+                    operation_name,
+                    sub_response=sub_response,
+                    after_response=after_response,
                 )
             # Extensions may set a status and headers on the context's response (401 and
             # WWW-Authenticate for a bad token); they are honoured unless the service is down.
@@ -182,7 +195,9 @@ class GraphQLEndpoint:
         operation: Operation,
         operation_type: str,
         operation_name: str | None,
+        *,
         sub_response: Response,
+        after_response: BackgroundTasks,
     ) -> tuple[Outcome, int | None]:
         """Execute under the time limit, admission and the request's database access; every
         failure becomes a coded outcome. Also returns the viewer's user id, for the log."""
@@ -199,7 +214,7 @@ class GraphQLEndpoint:
                 context = await self.context_getter(request, database)
                 context.request = request
                 context.response = sub_response
-                context.background_tasks = _after_response(request)
+                context.background_tasks = after_response
                 user_id = context.viewer.user_id
                 result = await self._execute(request, operation, context)
         except Refusal:
@@ -301,13 +316,16 @@ class GraphQLEndpoint:
         )
 
 
-def _after_response(request: Request) -> BackgroundTasks:
-    """The request's work for after its answer is sent (every operation of a batch adds
-    to the same list); `handle` hands it to the response."""
-    tasks: BackgroundTasks | None = getattr(request.state, "after_response", None)
-    if tasks is None:
-        tasks = request.state.after_response = BackgroundTasks()
-    return tasks
+class _ExtensionResponse(Response):
+    """The context's `response`, where extensions may set a status and headers (401 and
+    WWW-Authenticate for a bad token): a bodiless 200 without headers, as `Response()`
+    without its Content-Length, made without rendering a body."""
+
+    def __init__(self) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
 
 
 def _being_cancelled() -> bool:

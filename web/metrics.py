@@ -80,12 +80,30 @@ def operation_label(name: str | None) -> str:
     return label
 
 
+# The series an operation's (name, type, outcome) was last counted in: prometheus-client's
+# `labels()` checks and looks them up again on every call. A name keeps its label once
+# given one (`operation_label`), so what is remembered stays true; bounded, as names
+# come from clients.
+_series: dict[tuple[str | None, str, str], tuple[Any, Any]] = {}
+MAX_REMEMBERED_SERIES = 1024
+
+
 def record_operation(
     *, name: str | None, operation_type: str, outcome: str, seconds: float
 ) -> None:
-    label = operation_label(name)
-    OPERATIONS.labels(label, operation_type, outcome).inc()
-    OPERATION_SECONDS.labels(label, operation_type).observe(seconds)
+    key = (name, operation_type, outcome)
+    series = _series.get(key)
+    if series is None:
+        label = operation_label(name)
+        series = (
+            OPERATIONS.labels(label, operation_type, outcome),
+            OPERATION_SECONDS.labels(label, operation_type),
+        )
+        if len(_series) < MAX_REMEMBERED_SERIES:
+            _series[key] = series
+    count, seconds_histogram = series
+    count.inc()
+    seconds_histogram.observe(seconds)
 
 
 def instrument_pool(engine: AsyncEngine, settings: Settings) -> None:

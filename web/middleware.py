@@ -205,12 +205,15 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
         # Every Authorization line counts: several lines make one field (RFC 9110), and
-        # `dict` would keep only the last while the authenticator reads the first.
-        authorization_bytes = sum(
-            len(value) for name, value in scope["headers"] if name == b"authorization"
-        )
+        # the authenticator reads the first. Of several Content-Lengths, the last.
+        authorization_bytes = 0
+        declared = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization_bytes += len(value)
+            elif name == b"content-length":
+                declared = value
         if authorization_bytes > self.max_authorization_bytes:
             await self._refuse(
                 scope,
@@ -222,7 +225,6 @@ class RequestLimitsMiddleware:
                 "MAX_AUTHORIZATION_HEADER_BYTES",
             )
             return
-        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._refuse_body(scope, receive, send)
             return
