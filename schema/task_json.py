@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import ref
 
 from graphql import (
     FieldNode,
@@ -28,6 +29,7 @@ from graphql import (
     GraphQLError,
     GraphQLObjectType,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
@@ -106,6 +108,31 @@ def connection_json(info: Any, subtask_page: SubtaskPage) -> ConnectionJSON | No
     if not may_answer_json():
         return None
     raw = info._raw_info
+    operation = raw.operation
+    # Without variables the plan depends only on the document's nodes and the schema:
+    # made once per document (while the parse cache keeps it), not once per request.
+    if operation.variable_definitions:
+        return _plan(raw, subtask_page)
+    key = (id(operation), id(raw.schema), *map(id, raw.field_nodes))
+    found = _plans.get(key)
+    if found is not None and found[0]() is operation:
+        return found[1]
+    plan = _plan(raw, subtask_page)
+
+    def forget(_: ref[OperationDefinitionNode]) -> None:
+        _plans.pop(key, None)
+
+    _plans[key] = (ref(operation, forget), plan)
+    return plan
+
+
+# (id of the operation node, of the schema, of the field's nodes) -> (a weak reference to
+# the operation, its plan): an entry goes with its operation node, when the parse cache
+# lets go of the document. Ids, not the nodes, are the keys: nodes hash by content.
+_plans: dict[tuple[int, ...], tuple[ref[OperationDefinitionNode], ConnectionJSON | None]] = {}
+
+
+def _plan(raw: Any, subtask_page: SubtaskPage) -> ConnectionJSON | None:
     fields = plain_fields(raw.schema)
     if not fields:
         return None
