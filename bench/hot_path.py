@@ -233,7 +233,7 @@ def python_pieces(rows: list[tuple[str, float]]) -> None:
 def completion_pieces(rows: list[tuple[str, float]]) -> None:
     """The fast path alone: a page of 20 items of the fast-path tests' schema, every
     scalar selected, run from one parsed document (as the parse cache hands it over)."""
-    from tests.test_execution_fast_path import FAST, connection, item, world  # noqa: PLC0415
+    from tests.fast_path_world import FAST, connection, item, world  # noqa: PLC0415
 
     due = datetime.now(UTC)
     items = [item(id=f"i{n}", title=f"t{n}", note="n", due=due) for n in range(20)]
@@ -263,10 +263,10 @@ def alias_pieces(rows: list[tuple[str, float]]) -> None:
     """A new document every run: 15 aliases of one object, each with its fields shuffled
     (15 new shapes), through the fast path (compile budget, then closures) and the stock
     path; parsing and validation included in both."""
+    from tests.fast_path_world import FAST as FAST_SCHEMA  # noqa: PLC0415
+    from tests.fast_path_world import STOCK  # noqa: PLC0415
+    from tests.fast_path_world import world as world_of  # noqa: PLC0415
     from tests.test_compile_budget import shuffled_aliases  # noqa: PLC0415
-    from tests.test_execution_fast_path import FAST as FAST_SCHEMA  # noqa: PLC0415
-    from tests.test_execution_fast_path import STOCK  # noqa: PLC0415
-    from tests.test_execution_fast_path import world as world_of  # noqa: PLC0415
 
     seeds = iter(range(10**9))
     for name, schema in (("fast path", FAST_SCHEMA), ("stock path", STOCK)):
