@@ -13,18 +13,29 @@ of the rows path with itself.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import httpx
 import pytest
+import strawberry
 from fastapi import FastAPI
+from strawberry.extensions import SchemaExtension
 
 import db.loaders
 import schema.runtime.fast_path
 import schema.task_json
+from main import create_app
+from schema.runtime.errors import ErrorCodes
+from schema.runtime.limits import Limits
+from schema.runtime.operation import TaskqlSchema
+from schema.runtime.prebuilt import PrebuiltJSON, may_answer_json
+from tests.conftest import make_settings
 from tests.helpers import graphql
 from tests.test_nested_fast_path import _client, apps  # noqa: F401 - a fixture
 from tests.test_tasks import create_task, user_token
+from tests.ws_client import serving, socket
+from web.responses import encode_json
 
 WRITTEN, ROWS = "written", "rows"
 DOCUMENTS = [
@@ -252,3 +263,82 @@ async def test_a_field_that_is_not_plain_keeps_the_rows_path(
     )
     assert body["data"]["tasks"]["edges"] == [{"node": {"title": "guarded", "tags": ["t"]}}]
     assert calls == []
+
+
+async def test_a_query_over_websocket_answers_what_http_answers(
+    database_url: str, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """graphql-transport-ws sends the written JSON as HTTP does (web/websocket.py encodes
+    results with the same encoder), on both databases."""
+    calls: list[object] = []
+    read_json = db.loaders.task_page_json
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        page = await read_json(*args, **kwargs)
+        calls.append(page)
+        return page
+
+    monkeypatch.setattr(db.loaders, "task_page_json", observed)
+    app = create_app(make_settings(database_url))
+    query = (
+        "{ tasks(first: 5) { edges { node { id title tags owner { email } parent { title } } } } }"
+    )
+    async with app.router.lifespan_context(app), serving(app) as url:
+        async with _client(app) as http:
+            token = await user_token(http, "socket-json@example.com")
+            await _rows(http, token)
+            over_http = await graphql(http, query, token=token)
+        async with socket(url, token=token) as ws:
+            await ws.subscribe("1", query)
+            message = await ws.receive()
+            assert (await ws.receive())["type"] == "complete"
+    assert message["type"] == "next", message
+    assert message["payload"] == over_http
+    assert len(over_http["data"]["tasks"]["edges"]) == 5
+    written = [page for page in calls if page is not None]
+    assert len(written) == (2 if database_kind == "postgresql" else 0)
+
+
+@strawberry.type
+class Pair:
+    a: int
+    b: str
+
+
+@strawberry.type
+class Written:
+    @strawberry.field
+    def pair(self) -> Pair:
+        if may_answer_json():
+            return cast("Pair", PrebuiltJSON('{"a":1,"b":"x"}'))
+        return Pair(a=1, b="x")
+
+
+class Noted(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        yield
+
+
+async def test_prebuilt_json_is_parsed_by_execute_and_embedded_by_the_encoder() -> None:
+    """`execute` answers JSON-native data; `execute_for_encoder` leaves the text for
+    encode_json; a schema with any extension never lets a resolver answer JSON."""
+
+    def schema(*extensions: type[SchemaExtension]) -> TaskqlSchema:
+        return TaskqlSchema(
+            query=Written,
+            limits=Limits(1000, 10, 10, 10, 1000, 20),
+            error_codes=ErrorCodes(),
+            introspection=True,
+            extensions=extensions,
+        )
+
+    plain = schema()
+    result = await plain.execute("{ pair { a b } }")
+    assert result.data == {"pair": {"a": 1, "b": "x"}}
+    for_encoder = await plain.execute_for_encoder("{ pair { a b } }")
+    assert for_encoder.data is not None
+    assert isinstance(for_encoder.data["pair"], PrebuiltJSON)
+    assert encode_json({"data": for_encoder.data}) == b'{"data":{"pair":{"a":1,"b":"x"}}}'
+    extended = await schema(Noted).execute_for_encoder("{ pair { b } }")
+    assert extended.data == {"pair": {"b": "x"}}
+    assert not may_answer_json()  # only while an execution runs
