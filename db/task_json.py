@@ -130,14 +130,10 @@ def _json(expression: str) -> str:
 
 
 def _datetime(expression: str) -> str:
-    """`isoformat()` of an aware UTC datetime: six fraction digits, none when they are 0."""
-    utc = f"({expression} AT TIME ZONE 'UTC')"
-    whole = '\'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\''
-    fraction = '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''
-    return _json(
-        f"to_char({utc}, CASE WHEN date_part('microseconds', {utc})::bigint % 1000000 = 0 "
-        f"THEN {whole} ELSE {fraction} END)"
-    )
+    """`isoformat()` of an aware UTC datetime: six fraction digits, none when they are 0
+    (`.000000+` can only be the fraction; replace() costs a fifth of a CASE on it)."""
+    text = f"to_char(({expression} AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    return f"coalesce('\"' || replace({text}, '.000000+', '+') || '\"', 'null')"
 
 
 def _order_by(alias: str, ordering: Ordering) -> str:
