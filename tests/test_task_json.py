@@ -145,7 +145,7 @@ DOCUMENTS = [
 ]
 
 
-async def _rows(client: httpx.AsyncClient, token: str) -> None:
+async def make_rows(client: httpx.AsyncClient, token: str) -> None:
     """Tasks with awkward values, and a parent chain three deep."""
     top = await create_task(
         client, token, title='a "quote" and a \\ backslash', tags=["b", "a", "é", "z"]
@@ -195,7 +195,7 @@ async def test_written_connections_answer_as_stock_strawberry(  # noqa: PLR0917
     path: str,
 ) -> None:
     token = await user_token(client, "written@example.com")
-    await _rows(client, token)
+    await make_rows(client, token)
     written: list[object] = []
     read_json = db.loaders.task_page_json
 
@@ -286,7 +286,7 @@ async def test_a_query_over_websocket_answers_what_http_answers(
     async with app.router.lifespan_context(app), serving(app) as url:
         async with _client(app) as http:
             token = await user_token(http, "socket-json@example.com")
-            await _rows(http, token)
+            await make_rows(http, token)
             over_http = await graphql(http, query, token=token)
         async with socket(url, token=token) as ws:
             await ws.subscribe("1", query)
