@@ -10,10 +10,10 @@ connection per subtask page) cost most of such a request's CPU (bench/README.md)
 A `Shape` says what to write: the response keys, in order, and what each holds. The
 GraphQL side decides when a selection may be written this way and builds its shape
 (`schema/task_json.py`); this module only turns a shape into SQL, written once per
-shape. Every value is written as the GraphQL field writes it (the tests compare both
-paths field by field): global ids as `base64("Task:pk")` (URL-safe), DateTimes as
-`datetime.isoformat()` of the UTC value (no fraction when it is zero), enums by name,
-tags in the order the tag loaders read them.
+shape. Every value is written as the GraphQL field writes it (tests/test_task_json*.py
+compare the answers with stock Strawberry's, byte for byte): global ids as
+`base64("Task:pk")` (URL-safe), DateTimes as `datetime.isoformat()` of the UTC value
+(no fraction when it is zero), enums by name, tags in the order the tag loaders read them.
 
 Every relation stays in the owner's scope, read off the row it hangs from: a parent,
 a subtask or a tag must have the row's `owner_id`, as the loaders require.
@@ -142,7 +142,7 @@ def _order_by(alias: str, ordering: Ordering) -> str:
     nulls = ""
     if ordering.field.nullable:
         nulls = " NULLS FIRST" if ordering.descending else " NULLS LAST"
-    return f"{alias}.{ordering.field.value} {direction}{nulls}, {alias}.id {direction}"
+    return f"{alias}.{_name(ordering.field.value)} {direction}{nulls}, {alias}.id {direction}"
 
 
 def _array(item: str, order_by: str, source: str) -> str:
