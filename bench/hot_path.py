@@ -49,6 +49,7 @@ from schema import build_schema
 from schema.runtime.completers import _leaf_completer
 from schema.runtime.fast_path import PlainFieldExecutionContext
 from settings import load_settings
+from web.tracing import end_operation, operation_span
 
 DEFAULT_DSN = "postgresql+asyncpg://postgres@127.0.0.1:5432/taskql_bench"
 BATCHES = int(os.environ.get("BATCHES", "5"))
@@ -233,7 +234,7 @@ def python_pieces(rows: list[tuple[str, float]]) -> None:
 def completion_pieces(rows: list[tuple[str, float]]) -> None:
     """The fast path alone: a page of 20 items of the fast-path tests' schema, every
     scalar selected, run from one parsed document (as the parse cache hands it over)."""
-    from tests.test_execution_fast_path import FAST, connection, item, world  # noqa: PLC0415
+    from tests.fast_path_world import FAST, connection, item, world  # noqa: PLC0415
 
     due = datetime.now(UTC)
     items = [item(id=f"i{n}", title=f"t{n}", note="n", due=due) for n in range(20)]
@@ -263,10 +264,10 @@ def alias_pieces(rows: list[tuple[str, float]]) -> None:
     """A new document every run: 15 aliases of one object, each with its fields shuffled
     (15 new shapes), through the fast path (compile budget, then closures) and the stock
     path; parsing and validation included in both."""
+    from tests.fast_path_world import FAST as FAST_SCHEMA  # noqa: PLC0415
+    from tests.fast_path_world import STOCK  # noqa: PLC0415
+    from tests.fast_path_world import world as world_of  # noqa: PLC0415
     from tests.test_compile_budget import shuffled_aliases  # noqa: PLC0415
-    from tests.test_execution_fast_path import FAST as FAST_SCHEMA  # noqa: PLC0415
-    from tests.test_execution_fast_path import STOCK  # noqa: PLC0415
-    from tests.test_execution_fast_path import world as world_of  # noqa: PLC0415
 
     seeds = iter(range(10**9))
     for name, schema in (("fast path", FAST_SCHEMA), ("stock path", STOCK)):
@@ -287,9 +288,27 @@ async def main(dsn: str) -> None:  # noqa: RET503
     python_pieces(rows)
     completion_pieces(rows)
     alias_pieces(rows)
-    _print(rows)
     fast, stock = rows[-2][1], rows[-1][1]
+    tracing_off = tracing_off_us()
+    rows.append(("tracing off: what one operation pays for it", tracing_off))
+    _print(rows)
     print(f"15 shuffled aliases: fast / stock = {fast / stock:.2f} (target <= 2)")  # noqa: T201
+    print(  # noqa: T201
+        f"tracing off: {100 * tracing_off / rows[0][1]:.2f}% of a W1 request (target <= 2%)"
+    )
+
+
+def tracing_off_us() -> float:
+    """What an operation pays for tracing when it is off (no OTEL_* variable, the default):
+    web/graphql.py's operation span and its ending, with no tracer. Nothing else is
+    installed when tracing is off (no ASGI middleware, no engine instrumentation)."""
+
+    def operation() -> None:
+        with operation_span(None, "query", None) as span:
+            pass
+        end_operation(span, [])
+
+    return best_sync_us(operation, 100_000)
 
 
 def _print(rows: list[tuple[str, float]]) -> None:

@@ -31,7 +31,14 @@ from db.pagination import Page, PageRequest
 from db.request import Reads
 from db.subtasks import subtask_counts, subtask_pages
 from db.task_rows import NOTHING_ALONG, Along, Related, TaskRow
-from db.tasks import TaskFilter, count_tasks, tags_by_task_ids, task_page, tasks_by_ids
+from db.tasks import (
+    TaskFilter,
+    count_tasks,
+    tags_by_task_ids,
+    task_page,
+    task_page_json,
+    tasks_by_ids,
+)
 from db.users import UserRow, users_by_ids
 
 SubtaskPageKey = tuple[int, PageRequest]
@@ -254,6 +261,22 @@ class UserLoaders:
         )
         self.prime(related)
         return page
+
+    async def task_page_json(
+        self, task_filter: TaskFilter, request: PageRequest, edge_sql: str
+    ) -> Page[str] | None:
+        """A top-level connection's page with each task as its edge's JSON text, written by
+        PostgreSQL (db/task_json.py); None on another database (the caller reads rows)."""
+        return await run_to_completion(
+            self.reads,
+            task_page_json(
+                self.reads,
+                owner_id=self.user_id,
+                task_filter=task_filter,
+                request=request,
+                edge_json=edge_sql,
+            ),
+        )
 
     async def task_count(self, task_filter: TaskFilter) -> int:
         return await run_to_completion(

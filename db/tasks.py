@@ -10,13 +10,25 @@ executing it. Subtasks are read in `db/subtasks.py`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased, join
 
 from db.driver import fetch_all
@@ -26,6 +38,7 @@ from db.pagination import (
     Page,
     PageRequest,
     PageShape,
+    RowT,
     fetch_ordering,
     order_clauses,
     outside_conditions,
@@ -38,6 +51,7 @@ from db.task_rows import (
     IDS,
     NOTHING_ALONG,
     OWNER,
+    POSTGRESQL,
     TASK_COLUMNS,
     Along,
     Layout,
@@ -151,10 +165,16 @@ def _page_statements(
     page_shape: PageShape,
     along: Along = NOTHING_ALONG,
     dialect: str = "",
+    edge_json: str | None = None,
 ) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]] | None]:
-    """A page's statement and, with a cursor, the probe beyond it on its own (for an empty page)."""
+    """A page's statement and, with a cursor, the probe beyond it on its own (for an empty page).
+
+    With `edge_json` (SQL from db/task_json.py) the statement reads that one column per
+    task instead of the task's columns and what `along` asks for."""
     conditions = _filter_conditions(filter_shape)
     columns: list[Any] = [*TASK_COLUMNS]
+    if edge_json is not None:
+        columns, along = [literal_column(edge_json, Text).label("edge")], NOTHING_ALONG
     if along.tags:
         columns.append(tags_column(dialect))
     tables: Any = Task
@@ -203,18 +223,55 @@ async def task_page(
     an uncorrelated subquery column, which both databases evaluate once; only an
     empty page needs it asked separately.
     """
+    layout, related = Layout.of(along), Related()
+    page = await _page(
+        reads,
+        owner_id,
+        task_filter,
+        request,
+        along,
+        None,
+        lambda record: layout.collect(record, related),
+    )
+    return page, related
+
+
+async def task_page_json(
+    reads: Reads, *, owner_id: int, task_filter: TaskFilter, request: PageRequest, edge_json: str
+) -> Page[str] | None:
+    """`task_page` with each task as the JSON text of an edge (`db.task_json.edge_json`);
+    None on a database other than PostgreSQL."""
+    if (await reads.connection()).dialect.name != POSTGRESQL:
+        return None
+    return await _page(
+        reads, owner_id, task_filter, request, NOTHING_ALONG, edge_json, itemgetter(0)
+    )
+
+
+async def _page(  # noqa: PLR0917
+    reads: Reads,
+    owner_id: int,
+    task_filter: TaskFilter,
+    request: PageRequest,
+    along: Along,
+    edge_json: str | None,
+    row_of: Callable[[Any], RowT],
+) -> Page[RowT]:
     connection = await reads.connection()
     statement, probe = _page_statements(
-        _FilterShape.of(task_filter), PageShape.of(request), along, connection.dialect.name
+        _FilterShape.of(task_filter),
+        PageShape.of(request),
+        along,
+        connection.dialect.name,
+        edge_json,
     )
     params = _filter_params(owner_id, task_filter) | page_params(request)
     records = await fetch_all(connection, statement, params)
-    layout, related = Layout.of(along), Related()
-    rows = [layout.collect(record, related) for record in records]
+    rows = [row_of(record) for record in records]
     if probe is None:
-        return page_from_rows(request, rows, outside=False), related
+        return page_from_rows(request, rows, outside=False)
     beyond = records[0][-1] if records else await connection.scalar(probe, params)
-    return page_from_rows(request, rows, outside=beyond is not None), related
+    return page_from_rows(request, rows, outside=beyond is not None)
 
 
 @lru_cache(maxsize=64)

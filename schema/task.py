@@ -35,6 +35,7 @@ from schema.task_arguments import (
     ordering,
     task_filter,
 )
+from schema.task_json import connection_json
 from schema.user import User
 from settings import Settings
 
@@ -269,6 +270,14 @@ async def task_connection(
     task_ordering = ordering(given(order_by))
     codec, request = relay.page(settings, owner_id=owner_id, task_ordering=task_ordering)
     conditions = task_filter(given(filter_input))
+    # A selection of nothing but data: PostgreSQL writes it (schema/task_json.py).
+    written = connection_json(
+        info, lambda arguments: _subtask_paging(RelayArguments(**arguments), loaders, settings)[1]
+    )
+    if written is not None:
+        page_json = await loaders.task_page_json(conditions, request, written.edge_sql)
+        if page_json is not None:
+            return cast("TaskConnection", written.answer(page_json.rows))
     ahead = look_ahead(info)
     page = await loaders.task_page(conditions, request, ahead.along)
     parent_ids = [row.id for row in page.rows]

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import DEFAULT_PASSWORD, TEST_SECRET, error_codes, graphql, post_graphql, signup
 from tests.live_server import live_server
-from tests.test_auth_sessions import CHANGE_PASSWORD, LOGIN, REFRESH, SIGNUP_TOKEN
+from tests.session_helpers import CHANGE_PASSWORD, LOGIN, REFRESH, SIGNUP_TOKEN
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 WRONG_PASSWORD = "not the password"

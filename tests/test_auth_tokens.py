@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from tests.helpers import TEST_SECRET, error_codes, post_graphql, signup
-from tests.test_auth_sessions import ME, REFRESH, SIGNUP_TOKEN
+from tests.session_helpers import ME, REFRESH, SIGNUP_TOKEN
 
 CHALLENGE = 'Bearer error="invalid_token"'
 # Any RSA public key will do: the attack signs HS256 with the PEM text as the HMAC key.

@@ -16,14 +16,12 @@ import strawberry
 import schema.runtime.completers
 from schema.runtime.completers import CompileBudget
 from schema.runtime.fast_path import PlainFieldExecutionContext
-from tests.test_execution_fast_path import (
-    FAST,
-    STOCK,
-    SYNC_CASES,
-    Case,
-    _assert_same_and_expected,
-    world,
-)
+from tests.fast_path_world import FAST, STOCK, Case, assert_fast_path_matches_graphql_core, world
+from tests.test_execution_fast_path_leaves import LEAVES
+from tests.test_execution_fast_path_selections import RESOLVERS, SELECTIONS
+from tests.test_execution_fast_path_shapes import DIVERGENCES, SHAPES
+
+SYNC_CASES = SHAPES + RESOLVERS + SELECTIONS + DIVERGENCES + LEAVES
 
 
 @pytest.mark.parametrize("case", SYNC_CASES)
@@ -33,9 +31,7 @@ def test_closures_past_the_compile_budget_match_graphql_core(
     """With no compilation allowed, every selection is completed by closures, as exactly."""
     monkeypatch.setattr(schema.runtime.completers, "MAX_COMPILED_PER_REQUEST", 0)
     compiled = CompileBudget.compiled
-    fast = FAST.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
-    stock = STOCK.execute_sync(case.query, variable_values=case.variables, root_value=case.root())
-    _assert_same_and_expected(fast, stock, case)
+    assert_fast_path_matches_graphql_core(case)
     assert CompileBudget.compiled == compiled
 
 

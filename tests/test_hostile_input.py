@@ -24,8 +24,8 @@ from fastapi import FastAPI
 from schema.node import from_global_id, to_global_id
 from schema.pagination import MAC_BYTES
 from tests.helpers import TEST_SECRET, error_codes, graphql, post_graphql, signup
+from tests.session_helpers import LOGOUT, ME, REFRESH
 from tests.test_admission import graphql_endpoint
-from tests.test_auth_sessions import LOGOUT, ME, REFRESH
 from tests.test_auth_tokens import claims_of, signed
 from tests.test_tasks import create_task
 

@@ -143,6 +143,34 @@ async def test_a_variable_default_counts_when_the_variable_is_not_sent(
     assert error_codes(await ask(client, query, n=5)) == ["UNAUTHENTICATED"]
 
 
+async def test_a_page_size_variable_costs_what_execution_coerces_it_to(
+    client: httpx.AsyncClient,
+) -> None:
+    """graphql-core runs `first: $n` with n = 100.0 as the Int 100, so the cost counts 100."""
+    assert error_codes(await ask(client, COST, n=1249.0)) == ["UNAUTHENTICATED"]
+    assert_one_limit_error(await ask(client, COST, n=1250.0), "MAX_COMPLEXITY")
+    token = (await signup(client, "floats@example.com"))["accessToken"]
+    nested = (
+        "query Nested($n: Int) { tasks(first: $n) { edges { node {"
+        " subtasks(first: $n) { edges { node { id } } } } } } }"
+    )
+    under = await post_graphql(client, nested, {"n": 5.0}, token=token)
+    assert under.json() == {"data": {"tasks": {"edges": []}}}
+    over = await post_graphql(client, nested, {"n": 100.0}, token=token)
+    assert_one_limit_error(over.json(), "MAX_COMPLEXITY")
+
+
+@pytest.mark.parametrize("value", ["1250", 2**31, 1250.5, True, [1250], {"n": 1250}])
+async def test_a_page_size_variable_that_does_not_coerce_is_graphql_cores_variable_error(
+    client: httpx.AsyncClient, value: object
+) -> None:
+    """Never a limit error nor a crash: the operation does not run, whatever `n` would cost."""
+    body = await ask(client, COST, n=value)
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["message"].startswith("Variable '$n' has invalid value"), body
+    assert body["errors"][0]["extensions"]["field"] == "n"
+
+
 async def test_page_size_over_the_maximum_is_bad_user_input(client: httpx.AsyncClient) -> None:
     token = (await signup(client, "pages@example.com"))["accessToken"]
     response = await post_graphql(client, COST, {"n": 101}, token=token)

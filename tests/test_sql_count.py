@@ -20,9 +20,10 @@ query($first: Int!) {
   } } }
 }
 """
-# The page with each task's tags, parent and owner read along, and every subtask
-# page with its subtasks' tags (one window query).
-NESTED_STATEMENTS = 2
+# On SQLite: the page with each task's tags, parent and owner read along, and every
+# subtask page with its subtasks' tags (one window query). On PostgreSQL the selection
+# is nothing but data, and the page's one statement writes it as JSON (db/task_json.py).
+NESTED_STATEMENTS = {"sqlite": 2, "postgresql": 1}
 
 
 def split_session_check(statements: list[str], database_kind: str) -> list[str]:
@@ -56,6 +57,10 @@ async def token(client: httpx.AsyncClient) -> str:
                 token=token,
             )
             assert "errors" not in moved, moved
+    # A PostgreSQL worker remembers a live login for session_cache_seconds (5 s) after a
+    # check: ask once more now, so that the measured requests find it remembered even
+    # when building the rows above took longer than that (split_session_check).
+    assert "errors" not in await graphql(client, "{ me { email } }", token=token)
     return token
 
 
@@ -72,21 +77,27 @@ async def test_nested_page_costs_the_same_for_5_and_50_tasks(
         assert all(edge["node"]["parent"] == {"title": "root"} for edge in edges)
         assert all(len(edge["node"]["subtasks"]["edges"]) == 2 for edge in edges)
         counts[size] = len(split_session_check(statements, database_kind))
-    assert counts == {5: NESTED_STATEMENTS, 50: NESTED_STATEMENTS}
+    expected = NESTED_STATEMENTS[database_kind]
+    assert counts == {5: expected, 50: expected}
 
 
-async def test_the_benchmark_w2_takes_two_statements(
+async def test_the_benchmark_w2_takes_one_statement_on_postgresql_two_on_sqlite(
     client: httpx.AsyncClient, token: str, engine: Any, database_kind: str
 ) -> None:
-    """bench/README.md's W2, as the benchmark sends it: 2 statements (the issue asks 3 at most)."""
+    """bench/README.md's W2, as the benchmark sends it (the issue asks 3 statements at most)."""
     with count_statements(engine) as statements:
         body = await graphql(client, W2, token=token)
     assert "errors" not in body, body
     assert len(body["data"]["tasks"]["edges"]) == 50
     reads = split_session_check(statements, database_kind)
-    assert len(reads) == 2, reads
     assert all("FROM tasks" in read for read in reads)
-    assert "JOIN users" in reads[0]  # the owner, read along with the page
+    if database_kind == "postgresql":  # written as JSON by the page's statement
+        assert len(reads) == 1, reads
+        assert "FROM users" in reads[0]
+        assert "FROM task_tags" in reads[0]
+    else:
+        assert len(reads) == 2, reads
+        assert "JOIN users" in reads[0]  # the owner, read along with the page
 
 
 async def test_many_task_aliases_are_one_statement(
@@ -142,7 +153,7 @@ async def test_a_request_takes_one_connection_at_most_and_none_when_it_reads_not
     with pool_traffic(engine) as traffic, count_statements(engine) as statements:
         body = await graphql(client, NESTED, {"first": 5}, token=token)
     assert "errors" not in body, body
-    assert len(split_session_check(statements, database_kind)) == NESTED_STATEMENTS
+    assert len(split_session_check(statements, database_kind)) == NESTED_STATEMENTS[database_kind]
     assert traffic.count("out") == 1
     parent_id = body["data"]["tasks"]["edges"][0]["node"]["id"]
     create = "mutation($input: CreateTaskInput!) { createTask(input: $input) { id title } }"

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from errors import NotFound, TaskqlError
 from schema.runtime.errors import format_domain_error, format_unexpected_error
+from schema.runtime.prebuilt import PrebuiltJSON
 
 JSON_MEDIA_TYPE = "application/json"
 GRAPHQL_RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
@@ -59,14 +60,23 @@ def encode_json(body: Any) -> bytes:
     are written as `isoformat()` writes them, by either encoder.
     """
     try:
-        return orjson.dumps(body)
+        return orjson.dumps(body, default=_embedded)
     except orjson.JSONEncodeError:
         return json.dumps(body, separators=(",", ":"), default=_isoformat).encode()
 
 
-def _isoformat(value: object) -> str:
+def _embedded(value: object) -> orjson.Fragment:
+    """A resolver's PrebuiltJSON goes into the response as the text it is."""
+    if type(value) is PrebuiltJSON:
+        return orjson.Fragment(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _isoformat(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, PrebuiltJSON):
+        return json.loads(value.text)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

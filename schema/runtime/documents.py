@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from graphql import DirectiveNode, DocumentNode, GraphQLError, GraphQLSyntaxError, visit
 from graphql.language import Visitor
 from strawberry.extensions.directives import SPECIFIED_DIRECTIVES
 
 from schema.runtime.limits import LimitExceeded, chosen_operation, parse_document
+from schema.runtime.prebuilt import PrebuiltJSON
 
 
 def request_id_of(context: object) -> str:
@@ -54,21 +56,27 @@ def uses_custom_directives(document: DocumentNode) -> bool:
 
 
 def json_native(value: Any) -> Any:
-    """`value` with the datetimes the fast path leaves for the encoder written as text.
+    """`value` with what the fast path leaves for the encoder made JSON-native: datetimes
+    written as text, PrebuiltJSON parsed (schema.runtime.prebuilt).
 
     Only an aware UTC datetime of Strawberry's DateTime scalar is ever left (see
     `schema.runtime.fast_path`), and its text is `isoformat()`, as the scalar writes it.
     """
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, dict | list | datetime):
+            if isinstance(item, _LEFT_FOR_ENCODER):
                 value[key] = json_native(item)
         return value
     if isinstance(value, list):
         for index, item in enumerate(value):
-            if isinstance(item, dict | list | datetime):
+            if isinstance(item, _LEFT_FOR_ENCODER):
                 value[index] = json_native(item)
         return value
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, PrebuiltJSON):
+        return orjson.loads(value.text)
     return value
+
+
+_LEFT_FOR_ENCODER = (dict, list, datetime, PrebuiltJSON)

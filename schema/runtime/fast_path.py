@@ -33,6 +33,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     ListValueNode,
     ObjectValueNode,
@@ -59,6 +60,7 @@ from schema.runtime.completers import (
     _pass_through,
 )
 from schema.runtime.plain import MISSING, Completer, FieldIndex, PlainField, _reader
+from schema.runtime.prebuilt import PrebuiltJSON
 
 _indexes: WeakKeyDictionary[GraphQLSchema, FieldIndex] = WeakKeyDictionary()
 
@@ -127,7 +129,7 @@ def _has_variables(value: ValueNode) -> bool:
     return False
 
 
-def _plain_fields(schema: GraphQLSchema) -> FieldIndex:
+def plain_fields(schema: GraphQLSchema) -> FieldIndex:
     """(type name, field name) -> how to read it, for every plain field of every object type."""
     index = _indexes.get(schema)
     if index is not None:
@@ -183,7 +185,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         self._fields: FieldIndex = (
-            {} if middleware is not None and middleware.middlewares else _plain_fields(self.schema)
+            {} if middleware is not None and middleware.middlewares else plain_fields(self.schema)
         )
         # id(field details list) -> (the list, kept alive so its id is not reused; completer)
         self._completers: dict[int, tuple[FieldDetailsList, Completer | None]] = {}
@@ -300,6 +302,22 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception:  # an invalid literal: graphql-core's path reports it
             return None
         return plain.with_arguments(arguments)
+
+    def complete_object_value(  # noqa: PLR0917 - graphql-core's signature
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """A resolver's PrebuiltJSON is already complete (schema.runtime.prebuilt)."""
+        if type(result) is PrebuiltJSON:
+            return result
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def execute_fields(
         self,

@@ -11,7 +11,6 @@ parsed and validated once per process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,9 +32,10 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    ValueNode,
+    VariableDefinitionNode,
     VariableNode,
     get_named_type,
+    get_variable_values,
     validate,
 )
 from graphql.language.parser import Parser
@@ -155,16 +155,16 @@ class DocumentMeasurer:
     """Walks a document once, expanding each fragment once (memoised), cycles counted as 0.
 
     A field with a `first` or `last` argument (a connection) costs that many times
-    its selection; without one, the default page size. Variables are read from the
-    request, so `first: $n` costs what `n` is, or the variable's default in the
-    operation when the request does not send it.
+    its selection; without one, the default page size. `first: $n` costs what
+    execution would make of `n`: the request's value (or the operation's default)
+    coerced by graphql-core as the operation defines the variable.
     """
 
     def __init__(
         self,
         schema: GraphQLSchema,
         document: DocumentNode,
-        variables: Mapping[str, Any],
+        variables: dict[str, Any],
         default_page_size: int,
     ) -> None:
         self.schema = schema
@@ -176,18 +176,19 @@ class DocumentMeasurer:
             if isinstance(node, FragmentDefinitionNode)
         }
         self._fragment_measures: dict[str, Measure] = {}
-        self._defaults: dict[str, ValueNode] = {}
+        self._definitions: dict[str, VariableDefinitionNode] = {}
+        self._coerced: dict[str, int | None] = {}
         self.reads_variables = False
         """Whether a page size came from a variable, so that the measure is per request."""
 
     def operation(self, operation: OperationDefinitionNode) -> Measure:
-        # Fragments cost what this operation's variable defaults make them cost.
+        # Fragments cost what this operation's variables make them cost.
         self._fragment_measures = {}
-        self._defaults = {
-            definition.variable.name.value: definition.default_value
+        self._definitions = {
+            definition.variable.name.value: definition
             for definition in operation.variable_definitions or ()
-            if definition.default_value is not None
         }
+        self._coerced = {}
         root = self.schema.get_root_type(operation.operation or OperationType.QUERY)
         measure = self.selection_set(operation.selection_set, root, frozenset())
         measure.directives += len(operation.directives or ())
@@ -261,13 +262,27 @@ class DocumentMeasurer:
                 return max(int(value.value), 0)
             if isinstance(value, VariableNode):
                 self.reads_variables = True
-                name = value.name.value
-                if name not in self.variables:
-                    default = self._defaults.get(name)
-                    return max(int(default.value), 0) if isinstance(default, IntValueNode) else None
-                variable = self.variables[name]
-                if isinstance(variable, int) and not isinstance(variable, bool):
-                    return max(variable, 0)
+                return self._int_variable(value.name.value)
+        return None
+
+    def _int_variable(self, name: str) -> int | None:
+        if name not in self._coerced:
+            self._coerced[name] = self._coerce_int_variable(name)
+        return self._coerced[name]
+
+    def _coerce_int_variable(self, name: str) -> int | None:
+        """The variable's value as execution coerces it, if an Int; None when it is
+        null, not given (nor defaulted), or does not coerce: then the operation never
+        runs, and execution answers graphql-core's own variable error."""
+        definition = self._definitions.get(name)
+        if definition is None:
+            return None
+        coerced = get_variable_values(self.schema, [definition], self.variables)
+        if isinstance(coerced, list):
+            return None
+        value = coerced.coerced.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, 0)
         return None
 
 
@@ -281,7 +296,7 @@ def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLFiel
 def measure_document(
     schema: GraphQLSchema,
     document: DocumentNode,
-    variables: Mapping[str, Any],
+    variables: dict[str, Any],
     default_page_size: int,
 ) -> Measure:
     """Depth and cost of the worst operation; aliases and directives of all of them."""
@@ -347,7 +362,7 @@ def document_errors(
     query: str,
     document: DocumentNode,
     *,
-    variables: Mapping[str, Any] | None,
+    variables: dict[str, Any] | None,
     limits: Limits,
     rules: tuple[type[ASTValidationRule], ...],
 ) -> list[GraphQLError]:

@@ -70,6 +70,7 @@ from schema.runtime.limits import (
     chosen_operation,
     document_errors,
 )
+from schema.runtime.prebuilt import answering_json
 from schema.runtime.streaming import operation_results
 
 ExtensionFactory = type[SchemaExtension] | Any
@@ -174,19 +175,22 @@ class TaskqlSchema(strawberry.Schema):
         if refusal is not None:
             return self._result(None, [refusal], executing=True, request_id=request_id)
         try:
-            result = graphql_execute(
-                self._schema,
-                document,
-                root_value=root_value,
-                context_value=context_value,
-                variable_values=variable_values,
-                operation_name=operation_name,
-                executor_class=self.execution_context_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                operation_extensions=operation_extensions,
-            )
-            if isawaitable(result):
-                result = await result
+            # Nothing but this execution context and the encoders sees the data: resolvers
+            # may answer PrebuiltJSON (schema.runtime.prebuilt).
+            with answering_json():
+                result = graphql_execute(
+                    self._schema,
+                    document,
+                    root_value=root_value,
+                    context_value=context_value,
+                    variable_values=variable_values,
+                    operation_name=operation_name,
+                    executor_class=self.execution_context_class,
+                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                    operation_extensions=operation_extensions,
+                )
+                if isawaitable(result):
+                    result = await result
         except Exception as error:
             failure = GraphQLError(str(error), original_error=error)
             return self._result(None, [failure], executing=True, request_id=request_id)
