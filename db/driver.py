@@ -154,7 +154,11 @@ async def fetch_all(
     )
     if prepared is not None:
         assert sync is not None
-        raw = await connection.get_raw_connection()
+        # The pooled connection the request holds; asking AsyncConnection for it is a
+        # greenlet hop, needed only when it must be revalidated (then it may do I/O).
+        raw = sync._dbapi_connection
+        if raw is None or not raw.is_valid:
+            raw = await connection.get_raw_connection()
         adapted, driver = raw.dbapi_connection, raw.driver_connection
         assert adapted is not None
         assert driver is not None

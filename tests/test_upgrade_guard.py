@@ -69,6 +69,14 @@ EXECUTOR_METHODS = {
     "collect_subfields": ["return_type", "field_details_list"],
     "settle_in_background": [],
     "build_resolve_info": ["field_def", "field_nodes", "parent_type", "path"],
+    "complete_object_value": [
+        "return_type",
+        "field_details_list",
+        "info",
+        "path",
+        "result",
+        "position_context",
+    ],
 }
 
 
@@ -184,3 +192,14 @@ def test_sqlalchemy_error_handling_internals_exist() -> None:
     assert parameters[:6] == ["self", "e", "statement", "parameters", "cursor", "context"], (
         "Connection._handle_dbapi_exception changed"
     )
+
+
+def test_sqlalchemy_connection_holds_its_pooled_connection() -> None:
+    """db/driver.py reads the pooled connection a Connection holds without a greenlet hop."""
+    from sqlalchemy import create_engine  # noqa: PLC0415
+
+    with create_engine("sqlite://").connect() as connection:
+        held = getattr(connection, "_dbapi_connection", None)
+        assert held is not None, "Connection._dbapi_connection is gone"
+        assert held is connection.connection, "Connection._dbapi_connection changed meaning"
+        assert held.is_valid, "PoolProxiedConnection.is_valid is gone"
