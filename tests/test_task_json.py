@@ -108,6 +108,13 @@ DOCUMENTS = [
         WRITTEN,
         id="user-tasks",
     ),
+    pytest.param(
+        """mutation { updateProfile(input: {name: "again"}) { name
+          tasks(first: 3) { edges { node { title tags parent { title } } } } } }""",
+        {},
+        WRITTEN,
+        id="in-a-mutation",
+    ),
     # Selections only rows answer: the JSON path must leave them alone.
     pytest.param(
         "{ tasks(first: 3) { edges { cursor node { title } } pageInfo { hasNextPage } } }",
