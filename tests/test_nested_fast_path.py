@@ -153,7 +153,19 @@ async def test_nested_shapes_answer_as_stock_strawberry(
         else value
         for name, value in variables.items()
     }
-    bodies = {}
+    bodies = await answers(apps, document, variables, token)
+    assert bodies["taskql"] == bodies["stock"]
+
+
+Answer = tuple[bytes, list[tuple[str, Any]]]
+
+
+async def answers(
+    apps: dict[str, FastAPI], document: str, variables: dict[str, Any], token: str
+) -> dict[str, Answer]:
+    """Each app's answer: its data byte for byte (what precedes `"errors"`), and its errors
+    by message and path (stock Strawberry adds no codes)."""
+    found = {}
     for name, app in apps.items():
         async with _client(app) as http:
             response = await http.post(
@@ -161,10 +173,11 @@ async def test_nested_shapes_answer_as_stock_strawberry(
                 json={"query": document, "variables": variables},
                 headers={"Authorization": f"Bearer {token}"},
             )
+        assert response.status_code == 200, response.text
         body = response.json()
-        bodies[name] = (
-            response.content.split(b'"errors"')[0] if "errors" in body else response.content,
+        assert body.get("data") is not None or body.get("errors"), body
+        found[name] = (
+            response.content.split(b'"errors"')[0],
             [(error["message"], error.get("path")) for error in body.get("errors", [])],
         )
-        assert body.get("data") is not None or body.get("errors"), body
-    assert bodies["taskql"] == bodies["stock"]
+    return found

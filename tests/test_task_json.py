@@ -32,7 +32,7 @@ from schema.runtime.operation import TaskqlSchema
 from schema.runtime.prebuilt import PrebuiltJSON, may_answer_json
 from tests.conftest import make_settings
 from tests.helpers import graphql
-from tests.test_nested_fast_path import _client, apps  # noqa: F401 - a fixture
+from tests.test_nested_fast_path import _client, answers, apps  # noqa: F401 - a fixture
 from tests.test_tasks import create_task, user_token
 from tests.ws_client import serving, socket
 from web.responses import encode_json
@@ -152,6 +152,22 @@ DOCUMENTS = [
 ]
 
 
+@pytest.fixture
+def pages_asked(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What each request's JSON page read answered (`db.loaders.task_page_json`): the
+    page when PostgreSQL wrote it, None on SQLite; nothing when the plan was rows."""
+    asked: list[object] = []
+    read_json = db.loaders.task_page_json
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        page = await read_json(*args, **kwargs)
+        asked.append(page)
+        return page
+
+    monkeypatch.setattr(db.loaders, "task_page_json", observed)
+    return asked
+
+
 async def make_rows(client: httpx.AsyncClient, token: str) -> None:
     """Tasks with awkward values, and a parent chain three deep."""
     top = await create_task(
@@ -196,47 +212,23 @@ async def test_written_connections_answer_as_stock_strawberry(  # noqa: PLR0917
     client: httpx.AsyncClient,
     apps: dict[str, FastAPI],  # noqa: F811 - the fixture
     database_kind: str,
-    monkeypatch: pytest.MonkeyPatch,
+    pages_asked: list[object],
     document: str,
     variables: dict[str, Any],
     path: str,
 ) -> None:
     token = await user_token(client, "written@example.com")
     await make_rows(client, token)
-    written: list[object] = []
-    read_json = db.loaders.task_page_json
-
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        page = await read_json(*args, **kwargs)
-        written.append(page)
-        return page
-
-    monkeypatch.setattr(db.loaders, "task_page_json", observed)
-    bodies = {}
-    for name, app in apps.items():
-        async with _client(app) as http:
-            response = await http.post(
-                "/graphql",
-                json={"query": document, "variables": variables},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        # Data byte for byte; errors by message and path (stock Strawberry adds no codes).
-        bodies[name] = (
-            response.content.split(b'"errors"')[0],
-            [(error["message"], error.get("path")) for error in body.get("errors", [])],
-        )
-        if name == "taskql":
-            answered_as_json = any(page is not None for page in written)
-            expect_json = path == WRITTEN and database_kind == "postgresql"
-            assert answered_as_json == expect_json, (path, written)
+    bodies = await answers(apps, document, variables, token)
+    answered_as_json = any(page is not None for page in pages_asked)
+    expect_json = path == WRITTEN and database_kind == "postgresql"
+    assert answered_as_json == expect_json, (path, pages_asked)
     assert not bodies["stock"][1] or path == ROWS
     assert bodies["taskql"] == bodies["stock"]
 
 
 async def test_a_field_that_is_not_plain_keeps_the_rows_path(
-    client: httpx.AsyncClient, database_kind: str, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, pages_asked: list[object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A field with a permission class or field extension is not in the fast path's index
     of plain fields: a selection holding it is answered from rows, where Strawberry
@@ -250,42 +242,25 @@ async def test_a_field_that_is_not_plain_keeps_the_rows_path(
             key: field for key, field in index(graphql_schema).items() if key != ("Task", "title")
         }
 
-    calls: list[object] = []
-    read_json = db.loaders.task_page_json
-
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return await read_json(*args, **kwargs)
-
-    monkeypatch.setattr(db.loaders, "task_page_json", observed)
     query = "{ tasks(first: 2) { edges { node { tags } } } }"
     assert (await graphql(client, query, token=token))["data"]["tasks"]["edges"] == [
         {"node": {"tags": ["t"]}}
     ]
-    assert len(calls) == 1  # asked on both databases; SQLite answers None, then rows
+    assert len(pages_asked) == 1  # asked on both databases; SQLite answers None, then rows
     monkeypatch.setattr(schema.task_json, "plain_fields", without_title)
-    calls.clear()
+    pages_asked.clear()
     body = await graphql(
         client, "{ tasks(first: 2) { edges { node { title tags } } } }", token=token
     )
     assert body["data"]["tasks"]["edges"] == [{"node": {"title": "guarded", "tags": ["t"]}}]
-    assert calls == []
+    assert pages_asked == []
 
 
 async def test_a_query_over_websocket_answers_what_http_answers(
-    database_url: str, database_kind: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, database_kind: str, pages_asked: list[object]
 ) -> None:
     """graphql-transport-ws sends the written JSON as HTTP does (web/websocket.py encodes
     results with the same encoder), on both databases."""
-    calls: list[object] = []
-    read_json = db.loaders.task_page_json
-
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        page = await read_json(*args, **kwargs)
-        calls.append(page)
-        return page
-
-    monkeypatch.setattr(db.loaders, "task_page_json", observed)
     app = create_app(make_settings(database_url))
     query = (
         "{ tasks(first: 5) { edges { node { id title tags owner { email } parent { title } } } } }"
@@ -302,7 +277,7 @@ async def test_a_query_over_websocket_answers_what_http_answers(
     assert message["type"] == "next", message
     assert message["payload"] == over_http
     assert len(over_http["data"]["tasks"]["edges"]) == 5
-    written = [page for page in calls if page is not None]
+    written = [page for page in pages_asked if page is not None]
     assert len(written) == (2 if database_kind == "postgresql" else 0)
 
 

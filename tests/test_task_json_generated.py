@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-import db.loaders
 from tests.test_nested_fast_path import _client, apps  # noqa: F401 - a fixture
-from tests.test_task_json import make_rows
+from tests.test_task_json import make_rows, pages_asked  # noqa: F401 - a fixture
 from tests.test_tasks import user_token
 
 GENERATED = int(os.environ.get("TASKQL_JSON_EXAMPLES", "60"))
@@ -78,22 +75,12 @@ async def test_generated_selections_answer_as_stock_strawberry(
     client: httpx.AsyncClient,
     apps: dict[str, FastAPI],  # noqa: F811 - the fixture
     database_kind: str,
-    monkeypatch: pytest.MonkeyPatch,
+    pages_asked: list[object],  # noqa: F811 - the fixture
 ) -> None:
     """Hypothesis draws selections of task fields, relations and fragments (2 levels deep);
     taskql answers each as stock Strawberry does, byte for byte (on PostgreSQL, written)."""
     token = await user_token(client, "generated@example.com")
     await make_rows(client, token)
-    written = 0
-    read_json = db.loaders.task_page_json
-
-    async def observed(*args: Any, **kwargs: Any) -> Any:
-        nonlocal written
-        page = await read_json(*args, **kwargs)
-        written += page is not None
-        return page
-
-    monkeypatch.setattr(db.loaders, "task_page_json", observed)
     loop = asyncio.get_running_loop()
     clients = {name: _client(app) for name, app in apps.items()}
 
@@ -123,5 +110,6 @@ async def test_generated_selections_answer_as_stock_strawberry(
     finally:
         for http in clients.values():
             await http.aclose()
+    written = sum(page is not None for page in pages_asked)
     assert written >= (GENERATED if database_kind == "postgresql" else 0)
     assert database_kind == "postgresql" or written == 0
